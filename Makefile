@@ -1,0 +1,47 @@
+# The README's two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+# Extra requirement for the test venv, e.g. DJANGO='django>=6,<7' (CI's second run).
+DJANGO ?=
+# REDIS=embedded forces the embedded redis-server even where a Redis answers.
+REDIS ?=
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.dev-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[test]' $(if $(DJANGO),'$(DJANGO)')
+	touch $@
+
+demo: $(VENV)/.dev-installed
+	mkdir -p .run
+	$(PY) manage.py migrate --noinput -v 0
+	ARQ_EMBEDDED_REDIS=$(if $(filter embedded,$(REDIS)),1,0) $(PY) manage.py demo
+
+lint: $(VENV)/.test-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.test-installed
+	$(BIN)/mypy arq_django demo settings bench
+
+pytest: $(VENV)/.test-installed
+	mkdir -p .run
+	$(PY) -m pytest
+
+test: lint typecheck pytest
+
+bench: $(VENV)/.test-installed
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache

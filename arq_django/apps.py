@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ArqDjangoConfig(AppConfig):
+    name = "arq_django"
+    verbose_name = "arq jobs"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,32 @@
+"""System checks: misconfiguration shows up in ``manage.py check`` as ``arq_django.E00N``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, register
+from django.core.exceptions import ImproperlyConfigured
+
+from .conf import build_config
+from .registry import registry
+from .serializers import get_serializer
+
+
+@register("arq_django")
+def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E001: ``ARQ_DJANGO`` is invalid. E002: the serializer cannot be loaded. E003: job modules fail."""
+    try:
+        build_config(getattr(settings, "ARQ_DJANGO", None))
+    except ImproperlyConfigured as e:
+        return [Error(str(e), hint="Fix the ARQ_DJANGO setting.", id="arq_django.E001")]
+    errors: list[CheckMessage] = []
+    try:
+        get_serializer()
+    except ImproperlyConfigured as e:
+        errors.append(Error(str(e), id="arq_django.E002"))
+    try:
+        registry.all()
+    except ImproperlyConfigured as e:
+        errors.append(Error(str(e), hint="Rename or remove one of the jobs.", id="arq_django.E003"))
+    return errors

@@ -1,0 +1,89 @@
+"""Redis connections: one pooled sync client per process, one ``ArqRedis`` pool per event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from urllib.parse import urlsplit, urlunsplit
+
+import redis
+from arq.connections import ArqRedis, RedisSettings
+from redis.asyncio import ConnectionPool as AsyncConnectionPool
+
+from .conf import Config, get_config
+
+_sync_clients: dict[tuple[str, float, float], redis.Redis] = {}
+_sync_lock = threading.Lock()
+_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ArqRedis]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def redact_url(url: str) -> str:
+    """The URL without user name or password, for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+
+
+def sync_client(config: Config | None = None) -> redis.Redis:
+    """The process-wide synchronous client (thread-safe pool; redis-py reconnects after fork)."""
+    config = config or get_config()
+    key = (config.redis_url, config.connect_timeout, config.socket_timeout)
+    client = _sync_clients.get(key)
+    if client is None:
+        with _sync_lock:
+            client = _sync_clients.get(key)
+            if client is None:
+                client = redis.Redis.from_url(
+                    config.redis_url,
+                    socket_connect_timeout=config.connect_timeout,
+                    socket_timeout=config.socket_timeout,
+                )
+                _sync_clients[key] = client
+    return client
+
+
+def redis_settings(config: Config | None = None) -> RedisSettings:
+    """arq's ``RedisSettings`` for the configured URL and timeouts."""
+    config = config or get_config()
+    settings = RedisSettings.from_dsn(config.redis_url)
+    settings.conn_timeout = config.connect_timeout  # type: ignore[assignment]
+    return settings
+
+
+def async_pool(config: Config | None = None) -> ArqRedis:
+    """The running loop's ``ArqRedis`` pool, created on first use (connections open lazily)."""
+    config = config or get_config()
+    loop = asyncio.get_running_loop()
+    pools = _async_pools.setdefault(loop, {})
+    pool = pools.get(config.redis_url)
+    if pool is None:
+        connections = AsyncConnectionPool.from_url(
+            config.redis_url,
+            socket_connect_timeout=config.connect_timeout,
+            socket_timeout=config.socket_timeout,
+        )
+        pool = ArqRedis(connection_pool=connections, default_queue_name=config.queue)
+        pools[config.redis_url] = pool
+    return pool
+
+
+async def aclose_pools() -> None:
+    """Close the running loop's pools (call it before the loop ends, e.g. in ASGI lifespan or tests)."""
+    pools = _async_pools.pop(asyncio.get_running_loop(), {})
+    for pool in pools.values():
+        await pool.aclose(close_connection_pool=True)
+
+
+def close_sync_clients() -> None:
+    """Drop the sync clients (tests switching Redis servers use this)."""
+    with _sync_lock:
+        for client in _sync_clients.values():
+            client.close()
+        _sync_clients.clear()

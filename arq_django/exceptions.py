@@ -1,0 +1,45 @@
+"""Every error arq_django raises derives from :class:`ArqDjangoError`."""
+
+from __future__ import annotations
+
+
+class ArqDjangoError(Exception):
+    """Base class of the package's errors; never raised directly."""
+
+
+class JobNotRegistered(ArqDjangoError, LookupError):
+    """A job name (or dotted path) that no installed app's job module registers."""
+
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        hint = ", ".join(sorted(known)[:20]) or "none"
+        super().__init__(
+            f"job {name!r} is not registered. Register it with @job in an installed app's jobs module "
+            f"(ARQ_DJANGO['JOB_MODULES']). Registered jobs: {hint}."
+        )
+
+
+class SerializationError(ArqDjangoError, TypeError):
+    """A job's arguments (or result) cannot be encoded by the configured serializer."""
+
+
+class EnqueueError(ArqDjangoError):
+    """Redis refused or could not be reached while enqueueing; nothing was written."""
+
+
+class JobFailed(ArqDjangoError):
+    """The job raised; ``exc_type`` and ``message`` describe the original exception."""
+
+    def __init__(self, exc_type: str, message: str) -> None:
+        self.exc_type = exc_type
+        self.message = message
+        super().__init__(f"{exc_type}: {message}" if message else exc_type)
+
+
+class JobResultTimeout(ArqDjangoError, TimeoutError):
+    """``handle.result(timeout=...)`` ran out of time before the job finished."""
+
+
+class ResultNotFound(ArqDjangoError, LookupError):
+    """The job is neither queued nor holding a result (unknown id, or its result expired)."""

@@ -1,0 +1,68 @@
+"""Build arq worker settings from the registry and ``ARQ_DJANGO``.
+
+arq reads a settings class's *own* ``__dict__`` (inherited attributes and unknown names are silently
+ignored), so :func:`apply` sets every option directly on the class it is given.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import ImproperlyConfigured
+
+from . import hooks
+from .conf import get_config
+from .connection import redis_settings
+from .registry import registry
+from .runner import to_function
+from .serializers import get_serializer
+
+logger = logging.getLogger("arq_django.worker")
+
+
+def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """Keyword arguments for ``arq.worker.Worker`` serving ``queue`` (default ``ARQ_DJANGO['QUEUE']``)."""
+    config = get_config()
+    queue_name = queue or config.queue
+    specs = registry.all()
+    if not specs:
+        raise ImproperlyConfigured(
+            "arq_django found no jobs: decorate handlers with @job in an installed app's "
+            f"{' or '.join(config.job_modules)} module (ARQ_DJANGO['JOB_MODULES'])."
+        )
+    serializer = get_serializer()
+    options: dict[str, Any] = {
+        "functions": [to_function(spec) for spec in specs],
+        "queue_name": queue_name,
+        "redis_settings": redis_settings(config),
+        "job_serializer": serializer.dumps,
+        "job_deserializer": serializer.loads,
+        "on_startup": hooks.on_startup,
+        "on_shutdown": hooks.on_shutdown,
+        "on_job_start": hooks.on_job_start,
+        "on_job_end": hooks.on_job_end,
+        "max_jobs": config.max_jobs,
+        "job_timeout": config.job_timeout,
+        "keep_result": config.keep_result,
+        "max_tries": config.max_tries,
+        "poll_delay": config.poll_delay,
+        "health_check_interval": config.health_check_interval,
+        "job_completion_wait": config.job_completion_wait,
+        "expires_extra_ms": round(config.expires_extra * 1000),
+    }
+    options.update(overrides)
+    return options
+
+
+def apply(cls: type, options: dict[str, Any]) -> type:
+    """Set ``options`` as attributes of ``cls`` itself, where arq looks for them."""
+    for name, value in options.items():
+        setattr(cls, name, value)
+    return cls
+
+
+def settings_class(queue: str | None = None, **overrides: Any) -> type:
+    """A fresh settings class for one queue (``manage.py arq_worker --queue``, tests)."""
+    options = build(queue, **overrides)
+    return apply(type("WorkerSettings", (), {"__module__": __name__}), options)

@@ -1,0 +1,66 @@
+"""``manage.py demo``: start a worker, enqueue the seed's two jobs, print their outcome, stop the worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from arq_django import JobHandle, enqueue
+from arq_django.conf import get_config
+from arq_django.connection import redact_url
+
+RESULT_TIMEOUT = 60.0
+
+
+class Command(BaseCommand):
+    help = "Run the arq_django demo end to end: worker, two jobs, results."
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        redis_url = get_config().redis_url
+        self.stdout.write(f"Redis: {redact_url(redis_url)}")
+        worker_env = {**os.environ, "REDIS_URL": redis_url}
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"],
+            env=worker_env,
+            cwd=settings.BASE_DIR,
+        )
+        try:
+            self._run_jobs()
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
+        self.stdout.write(self.style.SUCCESS("demo complete: worker stopped"))
+
+    def _run_jobs(self) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "report.csv"
+            path.write_text("id,name,score\n" + "".join(f"{i},user{i},{i * 7 % 100}\n" for i in range(5000)))
+            email = enqueue("email", to="user@example.com", subject="Hello from arq_django", body="It works.")
+            gzip = enqueue("file_process", path=str(path))
+            handles: list[JobHandle] = [h for h in (email, gzip) if h is not None]
+            failures = 0
+            for handle in handles:
+                try:
+                    result = handle.result(timeout=RESULT_TIMEOUT)
+                except Exception as e:
+                    failures += 1
+                    self.stdout.write(f"{handle.function:<13} {handle.job_id}  FAILED  {e!r}")
+                    continue
+                self.stdout.write(
+                    f"{handle.function:<13} {handle.job_id}  {handle.status().value}  {result!r}"
+                )
+            self.stdout.write(f"file_process input: {path.stat().st_size} bytes")
+        if failures:
+            raise CommandError(f"{failures} demo job(s) failed")

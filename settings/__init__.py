@@ -1,0 +1,1 @@
+"""The example project's settings: ``base`` then ``dev``, ``test`` or ``prod``."""

@@ -1,0 +1,16 @@
+"""Development: DEBUG, console email, and a Redis that is always there (embedded when none runs)."""
+
+from arq_django.embedded import dev_redis_url
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, arq_django_settings, env
+
+DEBUG = env.bool("DJANGO_DEBUG", True)
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+# REDIS_URL wins; else localhost:6379 if it answers; else an embedded redis-server shared by the dev
+# server and the worker through .run/redis.sock. ARQ_EMBEDDED_REDIS=1 forces the embedded one.
+REDIS_URL = env("REDIS_URL", default="") or dev_redis_url(
+    BASE_DIR / ".run", force_embedded=env.bool("ARQ_EMBEDDED_REDIS", False)
+)
+ARQ_DJANGO = arq_django_settings(REDIS_URL)

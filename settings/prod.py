@@ -1,0 +1,14 @@
+"""Production: refuses to start without SECRET_KEY and REDIS_URL; no embedded Redis, ever."""
+
+from .base import *  # noqa: F403
+from .base import arq_django_settings, env
+
+DEBUG = False
+SECRET_KEY = env("SECRET_KEY")
+REDIS_URL = env("REDIS_URL")
+ARQ_DJANGO = arq_django_settings(REDIS_URL)
+
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", True)
+CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", True)
+EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

@@ -1,0 +1,18 @@
+"""Tests: the suite's conftest points ARQ_DJANGO at its own Redis database; the DB is a file so that
+worker subprocesses see what the tests write."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, arq_django_settings, env
+
+DEBUG = False
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobs_app"]  # noqa: F405
+SECRET_KEY = "test-only-secret-key"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '.run' / 'test-db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".run" / "test-db.sqlite3")}
+
+REDIS_URL = env("REDIS_URL", default="redis://localhost:6379/0")
+ARQ_DJANGO = arq_django_settings(REDIS_URL)
