@@ -17,12 +17,19 @@ from .connection import redis_settings
 from .registry import registry
 from .runner import to_function
 from .serializers import get_serializer
+from .worker_class import Worker, install
+
+install()
 
 logger = logging.getLogger("arq_django.worker")
 
 
 def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
-    """Keyword arguments for ``arq.worker.Worker`` serving ``queue`` (default ``ARQ_DJANGO['QUEUE']``)."""
+    """Options for a worker serving ``queue`` (default ``ARQ_DJANGO['QUEUE']``).
+
+    ``worker_class`` is arq_django's :class:`~arq_django.worker_class.Worker`; the rest are its keyword
+    arguments. Use :func:`create_worker` to build one in-process.
+    """
     config = get_config()
     queue_name = queue or config.queue
     specs = registry.all()
@@ -33,6 +40,7 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         )
     serializer = get_serializer()
     options: dict[str, Any] = {
+        "worker_class": Worker,
         "functions": [to_function(spec) for spec in specs],
         "queue_name": queue_name,
         "redis_settings": redis_settings(config),
@@ -66,3 +74,10 @@ def settings_class(queue: str | None = None, **overrides: Any) -> type:
     """A fresh settings class for one queue (``manage.py arq_worker --queue``, tests)."""
     options = build(queue, **overrides)
     return apply(type("WorkerSettings", (), {"__module__": __name__}), options)
+
+
+def create_worker(queue: str | None = None, **overrides: Any) -> Worker:
+    """An in-process worker for ``queue`` (tests, embedding in another asyncio program)."""
+    options = build(queue, **overrides)
+    worker_class: type[Worker] = options.pop("worker_class")
+    return worker_class(**options)

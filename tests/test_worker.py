@@ -18,14 +18,14 @@ from arq.worker import Worker, func
 from arq_django import JobFailed, aenqueue, enqueue
 from arq_django.connection import aclose_pools
 from arq_django.serializers import JSON
-from arq_django.worker_settings import build
+from arq_django.worker_settings import create_worker
 from tests.conftest import ROOT, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 
 def in_process_worker(**overrides) -> Worker:
-    return Worker(**build(burst=True, handle_signals=False, poll_delay=0.05, **overrides))
+    return create_worker(burst=True, handle_signals=False, poll_delay=0.05, **overrides)
 
 
 async def test_in_process_worker_runs_async_and_sync_jobs(redis_url):
@@ -180,3 +180,22 @@ def test_many_jobs_through_a_subprocess_worker(start_worker, redis_client):
     handles = asyncio.run(produce()) + [enqueue("sync_count", "bulk") for _ in range(100)]
     wait_for(lambda: int(redis_client.get("bulk") or 0) >= 200, timeout=60)
     assert redis_client.scard("bulk:ids") == 200 == len({h.job_id for h in handles if h})
+
+
+def test_arq_cli_builds_the_arq_django_worker(redis_url):
+    import arq.cli
+    import arq.worker
+
+    from arq_django.worker import WorkerSettings
+    from arq_django.worker_class import Worker as DjangoWorker
+
+    assert "functions" in WorkerSettings.__dict__ and "redis_settings" in WorkerSettings.__dict__
+    assert arq.cli.create_worker is arq.worker.create_worker
+    worker = arq.worker.create_worker(WorkerSettings, handle_signals=False)
+    assert isinstance(worker, DjangoWorker) and worker.ctx["worker"] is worker
+
+    async def plain(ctx):
+        return None
+
+    plain_worker = arq.worker.create_worker({"functions": [plain], "handle_signals": False})
+    assert type(plain_worker) is Worker
