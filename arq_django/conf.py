@@ -33,6 +33,8 @@ DEFAULTS: dict[str, Any] = {
     "JOB_COMPLETION_WAIT": 10,
     "EXPIRES_EXTRA": 86400,
     "SYNC_THREADS": None,
+    "LIST_SOURCES": [],
+    "LIST_LEASE": 30,
 }
 
 
@@ -87,6 +89,10 @@ class Config:
     job_completion_wait: float
     expires_extra: float
     sync_threads: int
+    list_sources: tuple[str, ...] = ()
+    """Redis lists of ``{"type": ..., "data": {...}}`` messages the worker ingests as jobs."""
+    list_lease: float = 30.0
+    """Seconds a list ingester's claim outlives its last heartbeat; then others recover its messages."""
 
 
 def build_config(raw: Any) -> Config:
@@ -139,7 +145,16 @@ def build_config(raw: Any) -> Config:
         job_completion_wait=_seconds("JOB_COMPLETION_WAIT", v["JOB_COMPLETION_WAIT"]),
         expires_extra=_seconds("EXPIRES_EXTRA", v["EXPIRES_EXTRA"]),
         sync_threads=max_jobs if sync_threads is None else _positive_int("SYNC_THREADS", sync_threads),
+        list_sources=_str_list("LIST_SOURCES", v["LIST_SOURCES"]),
+        list_lease=_lease(v["LIST_LEASE"]),
     )
+
+
+def _lease(value: Any) -> float:
+    lease = _seconds("LIST_LEASE", value)
+    if lease < 1:
+        raise ImproperlyConfigured(f"ARQ_DJANGO['LIST_LEASE'] must be at least 1 second, got {value!r}.")
+    return lease
 
 
 @functools.cache

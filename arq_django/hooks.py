@@ -12,6 +12,7 @@ from asgiref.sync import sync_to_async
 from django.db import close_old_connections, connections
 
 from .conf import get_config
+from .ingest import background as list_ingestion
 from .runner import EXECUTOR_KEY
 
 logger = logging.getLogger("arq_django.worker")
@@ -25,10 +26,12 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     config = get_config()
     ctx[EXECUTOR_KEY] = ThreadPoolExecutor(config.sync_threads, thread_name_prefix="arq-django-sync")
     ctx["worker_name"] = worker_name()
+    await list_ingestion.start(ctx)
     logger.info("arq_django worker %s started", ctx["worker_name"])
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
+    await list_ingestion.stop(ctx)
     executor: ThreadPoolExecutor | None = ctx.pop(EXECUTOR_KEY, None)
     if executor is not None:
         executor.shutdown(wait=True, cancel_futures=True)

@@ -83,4 +83,6 @@ def arq_django_settings(redis_url: str) -> dict[str, object]:
         "MAX_JOBS": env.int("ARQ_MAX_JOBS", default=10),
         "JOB_TIMEOUT": env.float("ARQ_JOB_TIMEOUT", default=300),
         "JOB_COMPLETION_WAIT": env.float("ARQ_JOB_COMPLETION_WAIT", default=10),
+        "LIST_SOURCES": env.list("ARQ_LIST_SOURCES", default=[]),
+        "LIST_LEASE": env.float("ARQ_LIST_LEASE", default=30),
     }

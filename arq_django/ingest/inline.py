@@ -1,0 +1,137 @@
+"""``InlineIngester``: run list messages' jobs in this process, for teams that want one process.
+
+The same claim, lease and dead-letter machinery as :class:`~.ingester.ListIngester`, but instead of
+enqueueing, each message's job runs here through the registry (sync handlers in a thread pool, like the
+worker), at most ``max_concurrent`` at once. A message leaves the processing list only after its job ran,
+so a crash re-runs it (at-least-once). A job that raises or times out is dead-lettered with the error:
+there is no result store to keep it in. ``options.queue`` and ``options.expires`` mean nothing here;
+a deferred message holds its slot until its time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import redis
+from arq.utils import timestamp_ms
+
+from .. import hooks
+from ..conf import get_config
+from ..plan import JobPlan
+from ..registry import JobSpec
+from ..runner import EXECUTOR_KEY, to_function
+from .ingester import ListIngester, Outcome
+from .lease import sleep_unless
+from .message import ListMessage
+
+logger = logging.getLogger("arq_django.ingest")
+
+
+class InlineIngester(ListIngester):
+    """Runs the jobs of one Redis list itself, ``max_concurrent`` at a time."""
+
+    mode: ClassVar[str] = "inline"
+
+    def __init__(self, source: str, *, max_concurrent: int = 5, **kwargs: Any) -> None:
+        super().__init__(source, **kwargs)
+        if max_concurrent < 1:
+            raise ValueError(f"max_concurrent must be >= 1, got {max_concurrent!r}")
+        self.max_concurrent = max_concurrent
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slot_freed = asyncio.Event()
+        self._executor: ThreadPoolExecutor | None = None
+        self.peak = 0
+        """The most jobs that ran at once."""
+
+    async def _capacity(self) -> int:
+        while len(self._tasks) >= self.max_concurrent and not self._stopping.is_set():
+            self._slot_freed.clear()
+            await sleep_unless(self._slot_freed, self.block)
+        remaining = self._remaining()
+        free = 0 if self._stopping.is_set() else self.max_concurrent - len(self._tasks)
+        return free if remaining is None else min(free, remaining)
+
+    async def _process(self, raws: list[bytes]) -> None:
+        dead = []
+        for raw in raws:
+            prepared = self._prepare(raw)
+            if isinstance(prepared, str):
+                dead.append(Outcome(raw, reason=prepared))
+                continue
+            self.taken += 1
+            self._held[raw] += 1
+            task = asyncio.create_task(self._run_job(raw, *prepared))
+            self._tasks.add(task)
+            self.peak = max(self.peak, len(self._tasks))
+            task.add_done_callback(self._finished)
+        if dead:
+            await self.commit(dead)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slot_freed.set()
+
+    async def _run_job(self, raw: bytes, message: ListMessage, spec: JobSpec, job_plan: JobPlan) -> None:
+        try:
+            outcome = await self._execute(raw, message, spec, job_plan)
+            try:
+                await self.commit([outcome])
+            except (redis.RedisError, OSError) as e:
+                logger.error(
+                    "list %s: could not acknowledge job %s (%s); it will run again",
+                    self.keys.source,
+                    job_plan.job_id,
+                    e,
+                )
+                self._resume = True
+        finally:
+            self._held[raw] -= 1
+            if self._held[raw] <= 0:
+                del self._held[raw]
+
+    async def _execute(self, raw: bytes, message: ListMessage, spec: JobSpec, job_plan: JobPlan) -> Outcome:
+        delay = job_plan.score - timestamp_ms()
+        if delay > 0:
+            await asyncio.sleep(delay / 1000)
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(self.max_concurrent, thread_name_prefix="arq-django-inline")
+        ctx: dict[str, Any] = {
+            "redis": self.client,
+            "job_id": job_plan.job_id,
+            "job_try": 1,
+            "enqueue_time": datetime.now(UTC),
+            "score": job_plan.score,
+            EXECUTOR_KEY: self._executor,
+        }
+        timeout = spec.timeout if spec.timeout is not None else get_config().job_timeout
+        coroutine = to_function(spec).coroutine
+        await hooks.on_job_start(ctx)
+        try:
+            await asyncio.wait_for(coroutine(ctx, *message.args, **message.kwargs), timeout or None)
+        except Exception as e:
+            self.failed += 1
+            reason = f"job {spec.name!r} ({job_plan.job_id}) failed: {type(e).__name__}: {e}"
+            if isinstance(e, TimeoutError):
+                reason = f"job {spec.name!r} ({job_plan.job_id}) timed out after {timeout}s"
+            logger.exception("list %s: %s", self.keys.source, reason)
+            return Outcome(raw, reason=reason, ran=True)
+        finally:
+            await hooks.on_job_end(ctx)
+        self.ran += 1
+        return Outcome(raw, ran=True)
+
+    async def _drain(self, *, interrupted: bool) -> None:
+        """Wait for running jobs; when stopped by a signal, only for ``JOB_COMPLETION_WAIT``, then cancel
+        the rest: their messages stay claimed and go back onto the list when the lease is released."""
+        if self._tasks:
+            timeout = get_config().job_completion_wait if interrupted else None
+            _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self._executor is not None:
+            self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,172 @@
+"""The list message format, ``{"type": name, "data": {...}}``, and its translation into a job plan.
+
+Parsing is pure; :func:`plan` adds the registry (unknown job, arguments that do not fit the handler,
+a queue no worker serves) and reuses :func:`arq_django.plan.plan_job` for everything else, so a message
+is held to exactly the rules ``enqueue()`` applies. Every refusal is a :class:`MalformedMessage` whose
+text becomes the dead letter's reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from ..conf import get_config
+from ..exceptions import ArqDjangoError
+from ..plan import JobPlan, plan_job
+from ..registry import JobSpec, registry
+
+OPTIONS = ("job_id", "queue", "defer_by", "defer_until", "expires")
+"""The keys a message's ``"options"`` object may hold (anything else is refused, so typos show)."""
+
+
+class MalformedMessage(ArqDjangoError, ValueError):
+    """A list message that cannot become a job; ``reason`` says why and goes into the dead letter."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class ListMessage:
+    """One decoded list message."""
+
+    job: str
+    """``"type"``: the registered job name (or dotted path)."""
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    """``"data"``: keyword arguments of the job."""
+    args: tuple[Any, ...] = ()
+    """``"args"``: optional positional arguments."""
+    job_id: str | None = None
+    queue: str | None = None
+    defer_by: float | None = None
+    defer_until: datetime | None = None
+    expires: float | None = None
+
+
+def parse(raw: bytes) -> ListMessage:
+    """Decode one raw list element; raises :class:`MalformedMessage`. Unknown top-level keys are ignored
+    (producers often add their own metadata); unknown ``options`` are not."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise MalformedMessage(f"not UTF-8 text: {e}") from e
+    except ValueError as e:
+        raise MalformedMessage(f"not valid JSON: {e}") from e
+    if not isinstance(obj, dict):
+        raise MalformedMessage(f'not a JSON object but {_kind(obj)}; send {{"type": ..., "data": {{...}}}}')
+    job = obj.get("type")
+    if not isinstance(job, str) or not job:
+        raise MalformedMessage(f'"type" must be a non-empty string naming a registered job, got {job!r}')
+    kwargs = obj.get("data", {})
+    if not isinstance(kwargs, dict):
+        raise MalformedMessage(
+            f'"data" of {job!r} must be a JSON object of keyword arguments, got {_kind(kwargs)}'
+        )
+    args = obj.get("args", [])
+    if not isinstance(args, list):
+        raise MalformedMessage(f'"args" of {job!r} must be a JSON array, got {_kind(args)}')
+    options = obj.get("options", {})
+    if not isinstance(options, dict):
+        raise MalformedMessage(f'"options" of {job!r} must be a JSON object, got {_kind(options)}')
+    unknown = sorted(set(options) - set(OPTIONS))
+    if unknown:
+        raise MalformedMessage(f'"options" of {job!r} has unknown keys {unknown}; known: {list(OPTIONS)}')
+    return ListMessage(
+        job=job,
+        kwargs=kwargs,
+        args=tuple(args),
+        job_id=_text(job, options, "job_id"),
+        queue=_text(job, options, "queue"),
+        defer_by=_seconds(job, options, "defer_by"),
+        defer_until=_moment(job, options.get("defer_until")),
+        expires=_seconds(job, options, "expires"),
+    )
+
+
+def plan(message: ListMessage, source: str) -> tuple[JobSpec, JobPlan]:
+    """The job's spec and write plan; raises :class:`MalformedMessage` for anything ``enqueue`` would refuse.
+
+    Without ``options.job_id`` the id is ``list:<source>:<uuid>``: unique per message, so two identical
+    messages pushed on purpose run twice (exactly-once enqueue comes from the atomic commit, not the id).
+    """
+    try:
+        spec = registry.get(message.job)
+    except ArqDjangoError as e:
+        raise MalformedMessage(f"unknown type {message.job!r}: {e}") from e
+    check_arguments(spec, message.args, message.kwargs)
+    queues = {*get_config().queues, spec.queue_name()}
+    if message.queue is not None and message.queue not in queues:
+        raise MalformedMessage(
+            f"job {spec.name!r}: queue {message.queue!r} is not one of {sorted(queues)}; "
+            "add it to ARQ_DJANGO['QUEUES'] or drop options.queue"
+        )
+    try:
+        job_plan = plan_job(
+            spec.name,
+            message.args,
+            message.kwargs,
+            job_id=message.job_id or f"list:{source}:{uuid.uuid4().hex}",
+            queue_name=message.queue,
+            defer_by=message.defer_by,
+            defer_until=message.defer_until,
+            expires=message.expires,
+        )
+    except (ArqDjangoError, TypeError, ValueError) as e:
+        raise MalformedMessage(str(e)) from e
+    if message.job_id is None:
+        # The generated id cannot collide, so no existence check is needed (and none is made).
+        job_plan = dataclasses.replace(job_plan, guarded=False)
+    return spec, job_plan
+
+
+def check_arguments(spec: JobSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse ``data`` the handler cannot accept now, rather than as a failed job later."""
+    signature = inspect.signature(spec.func)
+    try:
+        signature.bind(None, *args, **kwargs)
+    except TypeError as e:
+        params = list(signature.parameters.values())[1:]  # after ctx
+        shown = ", ".join(str(p.replace(annotation=p.empty)) for p in params)
+        raise MalformedMessage(f"data does not fit job {spec.name}({shown}): {e}") from e
+
+
+def _kind(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
+
+
+def _text(job: str, options: dict[str, Any], name: str) -> str | None:
+    value = options.get(name)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise MalformedMessage(f"options.{name} of {job!r} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _seconds(job: str, options: dict[str, Any], name: str) -> float | None:
+    value = options.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+        raise MalformedMessage(f"options.{name} of {job!r} must be a number of seconds, got {value!r}")
+    return None if value is None else float(value)
+
+
+def _moment(job: str, value: Any) -> datetime | None:
+    """``options.defer_until``: an ISO 8601 string or epoch seconds."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, UTC)
+        if isinstance(value, str):
+            return datetime.fromisoformat(value)
+    except (ValueError, OverflowError, OSError):
+        pass
+    raise MalformedMessage(
+        f"options.defer_until of {job!r} must be an ISO 8601 time or epoch seconds, got {value!r}"
+    )

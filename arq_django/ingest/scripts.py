@@ -1,0 +1,65 @@
+"""Lua scripts: each step that must not be split by a crash runs as one atomic script.
+
+Every step is conditional on the message still being in the caller's processing list (``LREM`` returning
+1), so an ingester whose lease lapsed and whose messages were recovered by another cannot also enqueue
+them.
+"""
+
+from __future__ import annotations
+
+CLAIM = """
+-- Move up to ARGV[1] more messages from the source (KEYS[1], oldest end) to a processing list (KEYS[2]).
+local out = {}
+for i = 1, tonumber(ARGV[1]) do
+  local raw = redis.call('LMOVE', KEYS[1], KEYS[2], 'RIGHT', 'LEFT')
+  if not raw then break end
+  out[i] = raw
+end
+return out
+"""
+
+COMMIT = """
+-- KEYS[1] processing list, KEYS[2] dead list, then per enqueued message: job key, result key, queue.
+-- ARGV: 7 values per message: action, raw, then for 'E' job id, payload, expires ms, score, guarded;
+-- for 'D' the dead-letter entry. Returns per message 0 (not ours any more), 1 (done), 2 (duplicate id).
+local out = {}
+local k = 3
+for i = 1, #ARGV, 7 do
+  local action, raw = ARGV[i], ARGV[i + 1]
+  local r = 0
+  if redis.call('LREM', KEYS[1], 1, raw) == 1 then
+    r = 1
+    if action == 'D' then
+      redis.call('LPUSH', KEYS[2], ARGV[i + 2])
+    elseif action == 'E' then
+      if ARGV[i + 6] == '1' and redis.call('EXISTS', KEYS[k], KEYS[k + 1]) > 0 then
+        r = 2
+      else
+        redis.call('PSETEX', KEYS[k], ARGV[i + 4], ARGV[i + 3])
+        redis.call('ZADD', KEYS[k + 2], ARGV[i + 5], ARGV[i + 2])
+      end
+    end
+  end
+  if action == 'E' then k = k + 3 end
+  out[#out + 1] = r
+end
+return out
+"""
+
+RECOVER = """
+-- KEYS[1] consumers set, KEYS[2] heartbeat, KEYS[3] processing list, KEYS[4] source; ARGV[1] consumer id,
+-- ARGV[2] '1' to release one's own list. Puts the messages back at the source's consuming end, in order.
+if ARGV[2] ~= '1' and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+redis.call('DEL', KEYS[2])
+local n = 0
+while redis.call('LMOVE', KEYS[3], KEYS[4], 'LEFT', 'RIGHT') do n = n + 1 end
+redis.call('SREM', KEYS[1], ARGV[1])
+return n
+"""
+
+MOVE_ONE = """
+-- Remove one occurrence of ARGV[1] from KEYS[1]; if it was there and ARGV[2] is given, LPUSH it onto KEYS[2].
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return 0 end
+if ARGV[2] then redis.call('LPUSH', KEYS[2], ARGV[2]) end
+return 1
+"""
