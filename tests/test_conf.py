@@ -65,3 +65,12 @@ def test_bad_serializer_shows_in_checks(settings):
 
 def test_valid_settings_pass_checks():
     assert check_settings() == []
+
+
+def test_list_sources_and_lease():
+    config = build_config({"LIST_SOURCES": ["async_tasks"], "LIST_LEASE": timedelta(seconds=10)})
+    assert config.list_sources == ("async_tasks",) and config.list_lease == 10
+    assert build_config({}).list_sources == ()
+    for bad in ({"LIST_SOURCES": "async_tasks"}, {"LIST_SOURCES": [""]}, {"LIST_LEASE": 0.5}):
+        with pytest.raises(ImproperlyConfigured, match="LIST_"):
+            build_config(bad)

@@ -58,3 +58,17 @@ async def boom(ctx: dict[str, Any], message: str) -> None:
 @job(max_tries=1)
 async def no_retry(ctx: dict[str, Any]) -> None:
     raise RuntimeError("once")
+
+
+@job
+async def mark(ctx: dict[str, Any], key: str, marker: str, seconds: float = 0.0) -> str:
+    """Count runs under ``key``, remember ``marker`` and how many ran at once (``key:levels``): list
+    ingestion tests prove with it that every message ran exactly once, and how concurrently."""
+    r = ctx["redis"]
+    await r.rpush(f"{key}:levels", await r.incr(f"{key}:running"))
+    if seconds:
+        await asyncio.sleep(seconds)
+    await r.decr(f"{key}:running")
+    await r.incr(key)
+    await r.sadd(f"{key}:markers", marker)
+    return marker
