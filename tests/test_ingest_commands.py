@@ -126,7 +126,7 @@ def test_max_tasks_stops_after_that_many_messages(worker_env, redis_client):
 
 
 def test_run_inline_honours_max_concurrent(worker_env, redis_client):
-    redis_client.lpush(KEYS.source, *[mark(i, seconds=0.3) for i in range(6)])
+    redis_client.lpush(KEYS.source, *[mark(i, seconds=0.5) for i in range(6)])
     done = async_command("--run-inline", "--max-concurrent", "2", "--max-tasks", "6", env=worker_env)
     assert done.returncode == 0, done.stderr
     assert "6 ran, 0 failed" in done.stdout
@@ -168,7 +168,8 @@ def test_the_worker_ingests_list_sources_itself(start_worker, worker_env, redis_
     else:
         redis_client.lpush(KEYS.source, json.dumps(email))
     redis_client.lpush(KEYS.source, mark(1), b"garbage")
-    assert JobHandle("mail-1").result(timeout=30)["sent"] == 1
+    wait_for(lambda: redis_client.exists("arq:result:mail-1"), timeout=30)  # the ingester enqueued it, it ran
+    assert JobHandle("mail-1").result(timeout=5)["sent"] == 1
     wait_for(lambda: redis_client.get("runs") == b"1" and redis_client.llen(KEYS.dead) == 1)
     worker.stop()
     assert worker.process.returncode == 0, worker.output()

@@ -23,7 +23,7 @@ def push(client, *messages: dict) -> None:
 async def test_jobs_run_with_bounded_concurrency(redis_client):
     push(
         redis_client,
-        *[{"type": "mark", "data": {"key": "k", "marker": f"{i}", "seconds": 0.2}} for i in range(9)],
+        *[{"type": "mark", "data": {"key": "k", "marker": f"{i}", "seconds": 0.5}} for i in range(9)],
     )
     ingester = InlineIngester(KEYS.source, max_concurrent=3, max_messages=9)
     stats = await ingester.run()
@@ -85,8 +85,8 @@ async def test_stopping_with_jobs_running_puts_their_messages_back(redis_client,
 
 async def test_a_job_longer_than_the_lease_keeps_its_claim(redis_client):
     """The heartbeat runs while jobs do: another ingester must not recover a message whose job is running."""
-    push(redis_client, {"type": "count", "data": {"key": "slow", "seconds": 2.5}})
-    inline = InlineIngester(KEYS.source, max_concurrent=1, max_messages=1, lease=1, block=0.2)
+    push(redis_client, {"type": "count", "data": {"key": "slow", "seconds": 3}})
+    inline = InlineIngester(KEYS.source, max_concurrent=1, max_messages=1, lease=1.5, block=0.2)
     running = asyncio.create_task(inline.run())
     while not redis_client.llen(KEYS.processing(inline.consumer)):
         await asyncio.sleep(0.01)
