@@ -58,3 +58,15 @@ async def boom(ctx: dict[str, Any], message: str) -> None:
 @job(max_tries=1)
 async def no_retry(ctx: dict[str, Any]) -> None:
     raise RuntimeError("once")
+
+
+@job(timeout=0.2)
+async def sleepy(ctx: dict[str, Any], seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+@job(max_tries=2)
+async def always_retry(ctx: dict[str, Any]) -> None:
+    from arq import Retry
+
+    raise Retry(defer=0.01)
