@@ -11,6 +11,7 @@ from arq.jobs import Job, JobDef, JobResult, JobStatus, deserialize_job, deseria
 from arq.jobs import ResultNotFound as ArqResultNotFound
 from arq.utils import timestamp_ms
 
+from .conf import get_config
 from .connection import async_pool, sync_client
 from .exceptions import JobFailed, JobResultTimeout, ResultNotFound
 from .serializers import get_serializer
@@ -31,8 +32,13 @@ class JobHandle:
     """A reference to one enqueued job; cheap to create from an id (``JobHandle(job_id)``)."""
 
     job_id: str
-    queue_name: str = "arq:queue"
+    queue_name: str = ""
+    """The job's queue; empty means ``ARQ_DJANGO['QUEUE']``."""
     function: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.queue_name:
+            object.__setattr__(self, "queue_name", get_config().queue)
 
     # -- sync ---------------------------------------------------------------------------------------
     def status(self) -> JobStatus:

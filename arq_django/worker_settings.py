@@ -48,8 +48,6 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         "job_deserializer": serializer.loads,
         "on_startup": hooks.on_startup,
         "on_shutdown": hooks.on_shutdown,
-        "on_job_start": hooks.on_job_start,
-        "on_job_end": hooks.on_job_end,
         "max_jobs": config.max_jobs,
         "job_timeout": config.job_timeout,
         "keep_result": config.keep_result,
