@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "JOB_COMPLETION_WAIT": 10,
     "EXPIRES_EXTRA": 86400,
     "SYNC_THREADS": None,
+    "PRIORITY_STEP": 0.1,
 }
 
 
@@ -87,6 +88,10 @@ class Config:
     job_completion_wait: float
     expires_extra: float
     sync_threads: int
+    priority_step: float = 0.1
+    """Seconds of queue age one priority step is worth (see :mod:`arq_django.priority`)."""
+    queues_listed: bool = False
+    """``QUEUES`` was given: only those queues are known (else the default and the routed ones)."""
 
 
 def build_config(raw: Any) -> Config:
@@ -139,6 +144,8 @@ def build_config(raw: Any) -> Config:
         job_completion_wait=_seconds("JOB_COMPLETION_WAIT", v["JOB_COMPLETION_WAIT"]),
         expires_extra=_seconds("EXPIRES_EXTRA", v["EXPIRES_EXTRA"]),
         sync_threads=max_jobs if sync_threads is None else _positive_int("SYNC_THREADS", sync_threads),
+        priority_step=_seconds("PRIORITY_STEP", v["PRIORITY_STEP"]),
+        queues_listed=v["QUEUES"] is not None,
     )
 
 

@@ -8,7 +8,7 @@ and never affects the job.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -65,6 +65,8 @@ class JobEnd:
     traceback: str = ""
     retry_at: datetime | None = None
     """When a retrying job runs again, if known."""
+    exception: BaseException | None = field(default=None, repr=False, compare=False)
+    """The exception that ended the try (failed, retrying, aborted), for in-process listeners."""
 
     @property
     def duration_s(self) -> float:

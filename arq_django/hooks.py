@@ -14,9 +14,11 @@ from django.db import connections
 from .conf import get_config
 from .db_hygiene import DbHygiene
 from .runner import EXECUTOR_KEY
+from .signals import SignalSender
 
 logger = logging.getLogger("arq_django.worker")
 HYGIENE_KEY = "arq_django_db_hygiene"
+SIGNALS_KEY = "arq_django_signals"
 
 
 def worker_name() -> str:
@@ -32,12 +34,18 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         hygiene = ctx[HYGIENE_KEY] = DbHygiene()
         worker.add_listener(hygiene)
         hygiene.start()
+        sender = ctx[SIGNALS_KEY] = SignalSender()
+        worker.add_listener(sender)
     logger.info(
         "arq_django worker %s started on queue %s", ctx["worker_name"], getattr(worker, "queue_name", "?")
     )
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
+    sender: SignalSender | None = ctx.pop(SIGNALS_KEY, None)
+    if sender is not None:
+        await sender.aclose()
+        ctx["worker"].remove_listener(sender)
     hygiene: DbHygiene | None = ctx.pop(HYGIENE_KEY, None)
     if hygiene is not None:
         await hygiene.stop()

@@ -176,6 +176,7 @@ class Worker(arq.worker.Worker):
         incr_score: int | None = None
         outcome = Outcome.FAILED
         error = tb = ""
+        exception: BaseException | None = None
         retry_at_ms: int | None = None
         extra = f" try={job_try}" if job_try > 1 else ""
         if (start_ms - score) > 1200:
@@ -193,7 +194,10 @@ class Worker(arq.worker.Worker):
             finished_ms = timestamp_ms()
             t = (finished_ms - start_ms) / 1000
             error = describe(e)
+            exception = e
             if self.retry_jobs and isinstance(e, Retry):
+                if e.__cause__ is not None:  # a retry policy's Retry: report what actually failed
+                    exception, error = e.__cause__, describe(e.__cause__)
                 incr_score = e.defer_score
                 logger.info("%6.2fs ↻ %s retrying job in %0.2fs", t, ref, (e.defer_score or 0) / 1000)
                 if e.defer_score:
@@ -219,7 +223,7 @@ class Worker(arq.worker.Worker):
                 failure: BaseException = e
                 if isinstance(e, TimeoutError) and task.cancelled():
                     # wait_for's own timeout (the handler did not raise it): say what happened.
-                    failure = TimeoutError(f"timed out after {timeout_s:g} s")
+                    failure = exception = TimeoutError(f"timed out after {timeout_s:g} s")
                     error = describe(failure)
                 logger.exception("%6.2fs ! %s failed, %s", t, ref, error)
                 tb = "".join(traceback.format_exception(e))
@@ -288,6 +292,7 @@ class Worker(arq.worker.Worker):
                 error=error,
                 traceback=tb,
                 retry_at=ms_to_datetime(retry_at_ms) if retry_at_ms else None,
+                exception=exception,
             ),
         )
         if self.after_job_end:
@@ -351,6 +356,7 @@ class _EarlyFailure:
                 worker=worker.name,
                 outcome=outcome,
                 error="aborted" if outcome is Outcome.ABORTED else describe(exc),
+                exception=exc,
             ),
         )
 
