@@ -25,9 +25,16 @@ def known_queues() -> tuple[str, ...]:
     return (config.queue, *pinned)
 
 
+def is_known(queue_name: str) -> bool:
+    config = get_config()
+    if queue_name in config.queues:  # the default queue always is: the enqueue hot path stops here
+        return True
+    return not config.queues_listed and any(s.queue == queue_name for s in registry.all())
+
+
 def check_known(queue_name: str, *, job: str | None = None) -> str:
-    known = known_queues()
-    if queue_name not in known:
+    if not is_known(queue_name):
+        known = known_queues()
         what = f"job {job!r}: queue" if job else "queue"
         raise UnknownQueue(
             f"{what} {queue_name!r} is not a known queue; known queues: {', '.join(known)}. "
@@ -38,14 +45,16 @@ def check_known(queue_name: str, *, job: str | None = None) -> str:
 
 def route(spec: JobSpec, queue_name: str | None) -> str:
     """The queue a job is written to: ``queue_name`` if given and allowed, else the job's own."""
-    if queue_name is None:
-        return check_known(spec.queue_name(), job=spec.name)
-    if spec.queue is not None and queue_name != spec.queue:
-        raise UnknownQueue(
-            f"job {spec.name!r} is pinned to queue {spec.queue!r} by @job(queue=...), so workers of "
-            f"{queue_name!r} do not register it; drop _queue_name={queue_name!r} or change the job's queue."
-        )
-    return check_known(queue_name, job=spec.name)
+    target = spec.queue_name() if queue_name is None else queue_name
+    if spec.queue is not None:
+        if target != spec.queue:
+            raise UnknownQueue(
+                f"job {spec.name!r} is pinned to queue {spec.queue!r} by @job(queue=...), so workers of "
+                f"{target!r} do not register it; drop _queue_name={target!r} or change the job's queue."
+            )
+        if not get_config().queues_listed:
+            return target  # a pinned queue is known by definition
+    return check_known(target, job=spec.name)
 
 
 def serves(spec: JobSpec, queue_name: str) -> bool:

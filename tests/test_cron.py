@@ -9,7 +9,7 @@ import pytest
 from arq.cron import next_cron
 from django.core.exceptions import ImproperlyConfigured
 
-from arq_django import job
+from arq_django import enqueue, job
 from arq_django.crontab import CronSchedule, CronSpecError, parse
 from arq_django.registry import registry
 from arq_django.runner import to_cron_job
@@ -172,4 +172,6 @@ def test_three_workers_run_each_tick_once(start_worker, redis_client):
     assert len(ticks) >= 3
     assert set(ticks.values()) == {1}, ticks
     assert all(k.startswith("every_second:") for k in ticks)
+    # A worker that enqueues a tick late, after another ran it, is refused: the tick's result holds its id.
+    assert enqueue("every_second", _job_id=min(ticks), _queue_name="cron-test") is None
     assert any("cron: every_second" in w.output() for w in workers)
