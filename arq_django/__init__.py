@@ -1,6 +1,7 @@
 """arq_django: the Django integration for the asyncio job queue arq."""
 
-from .enqueue import aenqueue, enqueue
+from .abort import aabort, abort
+from .enqueue import aenqueue, enqueue, enqueue_on_commit
 from .exceptions import (
     ArqDjangoError,
     EnqueueError,
@@ -9,6 +10,7 @@ from .exceptions import (
     JobResultTimeout,
     ResultNotFound,
     SerializationError,
+    UnknownQueue,
 )
 from .handle import JobHandle
 from .registry import job
@@ -22,7 +24,11 @@ __all__ = [
     "JobResultTimeout",
     "ResultNotFound",
     "SerializationError",
+    "UnknownQueue",
+    "aabort",
+    "abort",
     "aenqueue",
     "enqueue",
+    "enqueue_on_commit",
     "job",
 ]

@@ -9,13 +9,16 @@ from django.core.checks import CheckMessage, Error, register
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import build_config
+from .exceptions import UnknownQueue
+from .queues import route
 from .registry import registry
 from .serializers import get_serializer
 
 
 @register("arq_django")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E001: ``ARQ_DJANGO`` is invalid. E002: the serializer cannot be loaded. E003: job modules fail."""
+    """E001: ``ARQ_DJANGO`` is invalid. E002: the serializer cannot be loaded. E003: job modules fail.
+    E004: a job is pinned to a queue missing from ``ARQ_DJANGO['QUEUES']``."""
     try:
         build_config(getattr(settings, "ARQ_DJANGO", None))
     except ImproperlyConfigured as e:
@@ -29,4 +32,10 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         registry.all()
     except ImproperlyConfigured as e:
         errors.append(Error(str(e), hint="Rename or remove one of the jobs.", id="arq_django.E003"))
+        return errors
+    for spec in registry.all():
+        try:
+            route(spec, None)
+        except UnknownQueue as e:
+            errors.append(Error(str(e), id="arq_django.E004"))
     return errors

@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "JOB_COMPLETION_WAIT": 10,
     "EXPIRES_EXTRA": 86400,
     "SYNC_THREADS": None,
+    "PRIORITY_STEP": 0.1,
     "LIST_SOURCES": [],
     "LIST_LEASE": 30,
 }
@@ -89,6 +90,10 @@ class Config:
     job_completion_wait: float
     expires_extra: float
     sync_threads: int
+    priority_step: float = 0.1
+    """Seconds of queue age one priority step is worth (see :mod:`arq_django.priority`)."""
+    queues_listed: bool = False
+    """``QUEUES`` was given: only those queues are known (else the default and the routed ones)."""
     list_sources: tuple[str, ...] = ()
     """Redis lists of ``{"type": ..., "data": {...}}`` messages the worker ingests as jobs."""
     list_lease: float = 30.0
@@ -145,6 +150,8 @@ def build_config(raw: Any) -> Config:
         job_completion_wait=_seconds("JOB_COMPLETION_WAIT", v["JOB_COMPLETION_WAIT"]),
         expires_extra=_seconds("EXPIRES_EXTRA", v["EXPIRES_EXTRA"]),
         sync_threads=max_jobs if sync_threads is None else _positive_int("SYNC_THREADS", sync_threads),
+        priority_step=_seconds("PRIORITY_STEP", v["PRIORITY_STEP"]),
+        queues_listed=v["QUEUES"] is not None,
         list_sources=_str_list("LIST_SOURCES", v["LIST_SOURCES"]),
         list_lease=_lease(v["LIST_LEASE"]),
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import weakref
 from urllib.parse import urlsplit, urlunsplit
 
 import redis
@@ -12,12 +11,13 @@ from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import ConnectionPool as AsyncConnectionPool
 
 from .conf import Config, get_config
+from .serializers import get_serializer
 
 _sync_clients: dict[tuple[str, float, float], redis.Redis] = {}
 _sync_lock = threading.Lock()
-_async_pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, ArqRedis]] = (
-    weakref.WeakKeyDictionary()
-)
+# Keyed by loop: an asyncio pool's connections belong to the loop that opened them. A pool holds its
+# loop alive, so a weak mapping would never drop entries; closed loops are purged instead.
+_async_pools: dict[asyncio.AbstractEventLoop, dict[str, ArqRedis]] = {}
 
 
 def redact_url(url: str) -> str:
@@ -61,7 +61,10 @@ def async_pool(config: Config | None = None) -> ArqRedis:
     """The running loop's ``ArqRedis`` pool, created on first use (connections open lazily)."""
     config = config or get_config()
     loop = asyncio.get_running_loop()
-    pools = _async_pools.setdefault(loop, {})
+    pools = _async_pools.get(loop)
+    if pools is None:
+        _purge_closed_loops()
+        pools = _async_pools[loop] = {}
     pool = pools.get(config.redis_url)
     if pool is None:
         connections = AsyncConnectionPool.from_url(
@@ -69,9 +72,22 @@ def async_pool(config: Config | None = None) -> ArqRedis:
             socket_connect_timeout=config.connect_timeout,
             socket_timeout=config.socket_timeout,
         )
-        pool = ArqRedis(connection_pool=connections, default_queue_name=config.queue)
+        serializer = get_serializer()
+        pool = ArqRedis(
+            connection_pool=connections,
+            default_queue_name=config.queue,
+            job_serializer=serializer.dumps,
+            job_deserializer=serializer.loads,
+        )
         pools[config.redis_url] = pool
     return pool
+
+
+def _purge_closed_loops() -> None:
+    """Forget pools of loops that have ended (``asyncio.run``, ``async_to_sync`` calls): their sockets
+    are closed when the pools are collected, so per-call loops cannot pile up connections."""
+    for loop in [loop for loop in _async_pools if loop.is_closed()]:
+        del _async_pools[loop]
 
 
 async def aclose_pools() -> None:

@@ -2,15 +2,20 @@
 
 The sync path uses one pooled redis-py client and never starts an event loop. A generated id cannot
 collide, so that path is a single round trip (MULTI, PSETEX job, ZADD queue, EXEC); a caller-chosen
-``_job_id`` adds arq's WATCH / EXISTS guard so a second enqueue with the same id returns ``None``.
+``_job_id`` (or a unique job's derived id) adds arq's WATCH / EXISTS guard so a second enqueue with the
+same id returns ``None``. ``_on_commit=True`` / :func:`enqueue_on_commit` defer the write to
+``transaction.on_commit``.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 import redis
+from arq.utils import timestamp_ms
+from django.db import transaction
 from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
@@ -19,6 +24,8 @@ from .connection import async_pool, redact_url, sync_client
 from .exceptions import EnqueueError
 from .handle import JobHandle
 from .plan import Duration, JobPlan, plan_job
+
+logger = logging.getLogger("arq_django.enqueue")
 
 
 def _queue_commands(pipe: Pipeline | AsyncPipeline, plan: JobPlan) -> None:
@@ -44,10 +51,12 @@ def write(plan: JobPlan) -> bool:
                 pipe.execute()
             return True
         with client.pipeline(transaction=True) as pipe:
-            pipe.watch(plan.job_key)  # type: ignore[no-untyped-call]
-            if pipe.exists(plan.job_key, plan.result_key):
+            pipe.watch(*plan.guard_keys)  # type: ignore[no-untyped-call]
+            if pipe.exists(*plan.guard_keys):
                 return False
             pipe.multi()
+            if plan.stale_keys:
+                pipe.delete(*plan.stale_keys)
             _queue_commands(pipe, plan)
             try:
                 pipe.execute()
@@ -68,10 +77,12 @@ async def awrite(plan: JobPlan) -> bool:
                 await pipe.execute()
             return True
         async with pool.pipeline(transaction=True) as pipe:
-            await pipe.watch(plan.job_key)
-            if await pipe.exists(plan.job_key, plan.result_key):
+            await pipe.watch(*plan.guard_keys)
+            if await pipe.exists(*plan.guard_keys):
                 return False
             pipe.multi()  # type: ignore[no-untyped-call]
+            if plan.stale_keys:
+                pipe.delete(*plan.stale_keys)
             _queue_commands(pipe, plan)
             try:
                 await pipe.execute()
@@ -90,9 +101,17 @@ def enqueue(
     _defer_until: datetime | None = None,
     _defer_by: Duration | None = None,
     _expires: Duration | None = None,
+    _priority: int | None = None,
+    _on_commit: bool = False,
+    _using: str | None = None,
     **kwargs: Any,
 ) -> JobHandle | None:
-    """Enqueue job ``name`` from sync code; returns its handle, or ``None`` if ``_job_id`` already exists."""
+    """Enqueue job ``name`` from sync code; returns its handle, or ``None`` if ``_job_id`` already exists
+    (or, for a ``unique`` job, the same call is pending).
+
+    ``_priority`` (-100..100) overrides the job's priority. ``_on_commit=True`` writes the job only once
+    the current transaction on database ``_using`` commits (see :func:`enqueue_on_commit`).
+    """
     plan = plan_job(
         name,
         args,
@@ -102,9 +121,56 @@ def enqueue(
         defer_until=_defer_until,
         defer_by=_defer_by,
         expires=_expires,
+        priority=_priority,
     )
+    if _on_commit:
+        return _write_on_commit(plan, _using)
     if not write(plan):
         return None
+    return JobHandle(plan.job_id, plan.queue_name, plan.function)
+
+
+def enqueue_on_commit(
+    name: str,
+    *args: Any,
+    _job_id: str | None = None,
+    _queue_name: str | None = None,
+    _defer_until: datetime | None = None,
+    _defer_by: Duration | None = None,
+    _expires: Duration | None = None,
+    _priority: int | None = None,
+    _using: str | None = None,
+    **kwargs: Any,
+) -> JobHandle:
+    """Enqueue job ``name`` once the current transaction commits; at once outside a transaction.
+
+    Arguments are validated and the id chosen now, so the returned handle's ``job_id`` is known
+    before the commit. On rollback nothing is written. At commit, a relative run-at time (none, or
+    ``_defer_by``) counts from the commit. If the id is taken by then (``_job_id`` or ``unique``), the
+    write is skipped and the handle refers to the job that holds the id.
+    """
+    plan = plan_job(
+        name,
+        args,
+        kwargs,
+        job_id=_job_id,
+        queue_name=_queue_name,
+        defer_until=_defer_until,
+        defer_by=_defer_by,
+        expires=_expires,
+        priority=_priority,
+    )
+    return _write_on_commit(plan, _using)
+
+
+def _write_on_commit(plan: JobPlan, using: str | None) -> JobHandle:
+    def write_at_commit() -> None:
+        if not write(plan.rebased(timestamp_ms())):
+            logger.info("job %s (%s) not enqueued at commit: its id is taken", plan.job_id, plan.function)
+
+    # Outside an atomic block Django runs the callback at once; an EnqueueError then reaches the caller,
+    # and after a commit it propagates from the atomic block's exit (the data is committed, the job is not).
+    transaction.on_commit(write_at_commit, using=using)
     return JobHandle(plan.job_id, plan.queue_name, plan.function)
 
 
@@ -116,9 +182,16 @@ async def aenqueue(
     _defer_until: datetime | None = None,
     _defer_by: Duration | None = None,
     _expires: Duration | None = None,
+    _priority: int | None = None,
+    _on_commit: bool = False,
     **kwargs: Any,
 ) -> JobHandle | None:
-    """Async twin of :func:`enqueue`."""
+    """Async twin of :func:`enqueue` (without ``_on_commit``: Django transactions are sync)."""
+    if _on_commit:
+        raise TypeError(
+            f"aenqueue({name!r}, _on_commit=True): Django transactions are sync; call "
+            "enqueue_on_commit() inside the atomic block (wrap it with sync_to_async in async code)."
+        )
     plan = plan_job(
         name,
         args,
@@ -128,6 +201,7 @@ async def aenqueue(
         defer_until=_defer_until,
         defer_by=_defer_by,
         expires=_expires,
+        priority=_priority,
     )
     if not await awrite(plan):
         return None

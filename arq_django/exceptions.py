@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
+
 
 class ArqDjangoError(Exception):
     """Base class of the package's errors; never raised directly."""
@@ -43,3 +45,7 @@ class JobResultTimeout(ArqDjangoError, TimeoutError):
 
 class ResultNotFound(ArqDjangoError, LookupError):
     """The job is neither queued nor holding a result (unknown id, or its result expired)."""
+
+
+class UnknownQueue(ArqDjangoError, ImproperlyConfigured):
+    """A queue no worker serves: not in ``ARQ_DJANGO['QUEUES']``, or not the one the job is pinned to."""

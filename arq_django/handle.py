@@ -11,6 +11,8 @@ from arq.jobs import Job, JobDef, JobResult, JobStatus, deserialize_job, deseria
 from arq.jobs import ResultNotFound as ArqResultNotFound
 from arq.utils import timestamp_ms
 
+from .abort import aabort, abort
+from .conf import get_config
 from .connection import async_pool, sync_client
 from .exceptions import JobFailed, JobResultTimeout, ResultNotFound
 from .serializers import get_serializer
@@ -31,8 +33,13 @@ class JobHandle:
     """A reference to one enqueued job; cheap to create from an id (``JobHandle(job_id)``)."""
 
     job_id: str
-    queue_name: str = "arq:queue"
+    queue_name: str = ""
+    """The job's queue; empty means ``ARQ_DJANGO['QUEUE']``."""
     function: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.queue_name:
+            object.__setattr__(self, "queue_name", get_config().queue)
 
     # -- sync ---------------------------------------------------------------------------------------
     def status(self) -> JobStatus:
@@ -89,6 +96,11 @@ class JobHandle:
                 raise JobResultTimeout(f"job {self.job_id} did not finish within {timeout} s")
             time.sleep(poll_interval)
 
+    def abort(self, *, wait: float | None = None) -> bool:
+        """Abort this job (see :func:`arq_django.abort.abort`): a queued one never runs, a running
+        one is cancelled. ``True`` when an abort was requested (with ``wait``: when it ended aborted)."""
+        return abort(self.job_id, self.queue_name, wait=wait)
+
     # -- async --------------------------------------------------------------------------------------
     def _arq_job(self) -> Job:
         return Job(self.job_id, async_pool(), self.queue_name, get_serializer().loads)
@@ -101,6 +113,10 @@ class JobHandle:
 
     async def aresult_info(self) -> JobResult | None:
         return await self._arq_job().result_info()
+
+    async def aabort(self, *, wait: float | None = None) -> bool:
+        """Async twin of :meth:`abort`."""
+        return await aabort(self.job_id, self.queue_name, wait=wait)
 
     async def aresult(self, timeout: float | None = None, *, poll_interval: float = POLL_INTERVAL) -> Any:
         """Async twin of :meth:`result`."""

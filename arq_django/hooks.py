@@ -9,13 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections, connections
+from django.db import connections
 
 from .conf import get_config
+from .db_hygiene import DbHygiene
 from .ingest import background as list_ingestion
 from .runner import EXECUTOR_KEY
+from .signals import SignalSender
 
 logger = logging.getLogger("arq_django.worker")
+HYGIENE_KEY = "arq_django_db_hygiene"
+SIGNALS_KEY = "arq_django_signals"
 
 
 def worker_name() -> str:
@@ -26,24 +30,30 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     config = get_config()
     ctx[EXECUTOR_KEY] = ThreadPoolExecutor(config.sync_threads, thread_name_prefix="arq-django-sync")
     ctx["worker_name"] = worker_name()
+    worker = ctx.get("worker")
+    if worker is not None:
+        hygiene = ctx[HYGIENE_KEY] = DbHygiene()
+        worker.add_listener(hygiene)
+        hygiene.start()
+        sender = ctx[SIGNALS_KEY] = SignalSender()
+        worker.add_listener(sender)
     await list_ingestion.start(ctx)
-    logger.info("arq_django worker %s started", ctx["worker_name"])
+    logger.info(
+        "arq_django worker %s started on queue %s", ctx["worker_name"], getattr(worker, "queue_name", "?")
+    )
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
     await list_ingestion.stop(ctx)
+    sender: SignalSender | None = ctx.pop(SIGNALS_KEY, None)
+    if sender is not None:
+        await sender.aclose()
+        ctx["worker"].remove_listener(sender)
+    hygiene: DbHygiene | None = ctx.pop(HYGIENE_KEY, None)
+    if hygiene is not None:
+        await hygiene.stop()
     executor: ThreadPoolExecutor | None = ctx.pop(EXECUTOR_KEY, None)
     if executor is not None:
         executor.shutdown(wait=True, cancel_futures=True)
     await sync_to_async(connections.close_all)()
     logger.info("arq_django worker %s stopped", ctx.get("worker_name"))
-
-
-async def on_job_start(ctx: dict[str, Any]) -> None:
-    # Async handlers reach the database through Django's async ORM, which runs queries in the
-    # thread-sensitive executor: that thread's stale connections are closed here, as a request would.
-    await sync_to_async(close_old_connections)()
-
-
-async def on_job_end(ctx: dict[str, Any]) -> None:
-    await sync_to_async(close_old_connections)()

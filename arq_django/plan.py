@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,8 +14,11 @@ from django.utils import timezone
 
 from .conf import get_config
 from .exceptions import SerializationError
+from .priority import check_priority, shift_ms
+from .queues import route
 from .registry import registry
 from .serializers import Serializer, get_serializer
+from .unique import marker_key, unique_job_id
 
 Duration = int | float | timedelta
 
@@ -34,6 +37,14 @@ class JobPlan:
     payload: bytes
     guarded: bool
     """The caller chose the id, so an existing job or result with that id must be checked first."""
+    unique: bool = False
+    """The id was derived from the arguments (``@job(unique=True)``): a pending job or the
+    ``unique_for`` marker blocks it; an old result does not (it is replaced)."""
+    priority: int = 0
+    delay_ms: int | None = 0
+    """Run-at time relative to enqueue (``None``: an absolute ``_defer_until``); see :meth:`rebased`."""
+    shift_ms: int = 0
+    """How much earlier than its run-at time the job is scored, for its priority."""
 
     @property
     def job_key(self) -> str:
@@ -42,6 +53,24 @@ class JobPlan:
     @property
     def result_key(self) -> str:
         return result_key_prefix + self.job_id
+
+    @property
+    def guard_keys(self) -> tuple[str, ...]:
+        """Keys whose existence means the id is taken (guarded writes only)."""
+        if self.unique:
+            return (self.job_key, marker_key(self.job_id))
+        return (self.job_key, self.result_key)
+
+    @property
+    def stale_keys(self) -> tuple[str, ...]:
+        """Keys a guarded write deletes: a unique job's previous result."""
+        return (self.result_key,) if self.unique else ()
+
+    def rebased(self, now_ms: int) -> JobPlan:
+        """The same job with relative run-at times counted from ``now_ms`` (enqueue on commit)."""
+        if self.delay_ms is None:
+            return self
+        return replace(self, score=now_ms + self.delay_ms - self.shift_ms)
 
 
 def plan_job(
@@ -55,6 +84,7 @@ def plan_job(
     defer_by: Duration | None = None,
     expires: Duration | None = None,
     job_try: int | None = None,
+    priority: int | None = None,
 ) -> JobPlan:
     """Validate and serialize one job; raises before anything could be written."""
     if defer_until is not None and defer_by is not None:
@@ -63,20 +93,26 @@ def plan_job(
     config = get_config()
     if job_id is not None and (not isinstance(job_id, str) or not job_id):
         raise ValueError(f"enqueue({name!r}): _job_id must be a non-empty string, got {job_id!r}.")
+    queue = route(spec, queue_name)
+    priority = spec.priority if priority is None else check_priority(priority, f"enqueue({name!r})")
+    shift = shift_ms(priority, config.priority_step)
     now_ms = timestamp_ms()
+    delay_ms: int | None = 0
     if defer_until is not None:
         if not isinstance(defer_until, datetime):
             raise TypeError(f"enqueue({name!r}): _defer_until must be a datetime, got {defer_until!r}.")
         if timezone.is_naive(defer_until):
             defer_until = timezone.make_aware(defer_until)
-        score = round(defer_until.timestamp() * 1000)
+        run_at = round(defer_until.timestamp() * 1000)
+        delay_ms = None
     elif defer_by is not None:
-        defer_ms = to_ms(defer_by)
-        if defer_ms < 0:
+        delay_ms = to_ms(defer_by)
+        if delay_ms < 0:
             raise ValueError(f"enqueue({name!r}): _defer_by must not be negative, got {defer_by!r}.")
-        score = now_ms + defer_ms
+        run_at = now_ms + delay_ms
     else:
-        score = now_ms
+        run_at = now_ms
+    score = run_at - shift
     if score <= 0:
         raise ValueError(f"enqueue({name!r}): the run-at time must be after 1970, got {defer_until!r}.")
     expires_ms = to_ms(expires) if expires is not None else None
@@ -84,15 +120,32 @@ def plan_job(
         raise ValueError(f"enqueue({name!r}): _expires must be positive, got {expires!r}.")
     serializer = get_serializer()
     payload = _serialize(spec.name, args, kwargs, job_try, now_ms, serializer)
+    unique = spec.unique and job_id is None
+    if unique:
+        job_id = _unique_id(spec.name, args, kwargs)
     return JobPlan(
         job_id=job_id or uuid.uuid4().hex,
         function=spec.name,
-        queue_name=queue_name or spec.queue or config.queue,
+        queue_name=queue,
         score=score,
-        expires_ms=expires_ms or max(score - now_ms, 0) + round(config.expires_extra * 1000),
+        expires_ms=expires_ms or max(max(run_at, score) - now_ms, 0) + round(config.expires_extra * 1000),
         payload=payload,
         guarded=job_id is not None,
+        unique=unique,
+        priority=priority,
+        delay_ms=delay_ms,
+        shift_ms=shift,
     )
+
+
+def _unique_id(function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    try:
+        return unique_job_id(function, args, kwargs)
+    except TypeError as e:
+        raise SerializationError(
+            f"job {function!r} is unique=True: its id is a hash of its arguments in JSON, and {e}. "
+            "Pass plain data (str, numbers, lists, dicts, datetime, Decimal, UUID, bytes)."
+        ) from e
 
 
 def _serialize(

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import inspect
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules
 
+from . import crontab
 from .conf import get_config
 from .exceptions import JobNotRegistered
+from .options import Seconds, cron_options, retry_policy, seconds, unique_options
+from .priority import check_priority
+from .retry import RetryPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
-Seconds = int | float | timedelta
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,19 @@ class JobSpec:
     timeout: float | None = None
     max_tries: int | None = None
     keep_result: float | None = None
+    priority: int = 0
+    """Default priority (-100..100, higher first); ``_priority=`` per enqueue overrides it."""
+    cron: crontab.CronSchedule | None = None
+    """When workers of the job's queue enqueue it by themselves."""
+    run_at_startup: bool = False
+    cron_kwargs: Mapping[str, Any] | None = field(default=None, hash=False)
+    """Keyword arguments each cron run gets (cron runs have no producer to pass any)."""
+    retry: RetryPolicy | None = None
+    """Which exceptions re-queue the job, with what backoff."""
+    unique: bool = False
+    """The job id is derived from the name and arguments: one pending job per distinct call."""
+    unique_for: float | None = None
+    """Seconds the id stays taken after the job ends (``unique=True`` only)."""
 
     @property
     def path(self) -> str:
@@ -42,18 +57,6 @@ class JobSpec:
 
     def queue_name(self) -> str:
         return self.queue or get_config().queue
-
-
-def _seconds(job_name: str, option: str, value: Seconds | None) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ImproperlyConfigured(
-            f"@job {job_name!r}: {option}= must be a number of seconds >= 0 or a timedelta, got {value!r}."
-        )
-    return float(value)
 
 
 class Registry:
@@ -124,6 +127,16 @@ def job(
     timeout: Seconds | None = None,
     max_tries: int | None = None,
     keep_result: Seconds | None = None,
+    priority: int = 0,
+    cron: str | Mapping[str, Any] | None = None,
+    run_at_startup: bool = False,
+    cron_kwargs: Mapping[str, Any] | None = None,
+    retry_on: type[Exception] | tuple[type[Exception], ...] = (),
+    retry_backoff: Seconds | None = None,
+    retry_backoff_max: Seconds | None = None,
+    retry_jitter: bool | None = None,
+    unique: bool = False,
+    unique_for: Seconds | None = None,
 ) -> Callable[[F], F]: ...
 
 
@@ -135,16 +148,48 @@ def job(
     timeout: Seconds | None = None,
     max_tries: int | None = None,
     keep_result: Seconds | None = None,
+    priority: int = 0,
+    cron: str | Mapping[str, Any] | None = None,
+    run_at_startup: bool = False,
+    cron_kwargs: Mapping[str, Any] | None = None,
+    retry_on: type[Exception] | tuple[type[Exception], ...] = (),
+    retry_backoff: Seconds | None = None,
+    retry_backoff_max: Seconds | None = None,
+    retry_jitter: bool | None = None,
+    unique: bool = False,
+    unique_for: Seconds | None = None,
 ) -> Any:
     """Register a handler as an arq job.
 
-    ``@job`` names it after the function; ``@job("email", queue=..., timeout=..., max_tries=...,
-    keep_result=...)`` sets the name and options. The function is returned unchanged, so tests can
-    still call it directly with a ``ctx`` dict.
+    ``@job`` names it after the function; ``@job("email", queue=..., ...)`` sets the name and options:
+
+    - ``queue``, ``timeout``, ``max_tries``, ``keep_result``: arq's per-job options;
+    - ``priority``: -100..100, higher runs first among ready jobs (:mod:`arq_django.priority`);
+    - ``cron`` (crontab string or arq's dict form), ``run_at_startup``, ``cron_kwargs``;
+    - ``retry_on``, ``retry_backoff``, ``retry_backoff_max``, ``retry_jitter`` (:mod:`arq_django.retry`);
+    - ``unique``, ``unique_for`` (:mod:`arq_django.unique`).
+
+    Bad options raise ``ImproperlyConfigured`` naming the job, when its module is imported. The
+    function is returned unchanged, so tests can still call it directly with a ``ctx`` dict.
     """
     if callable(func_or_name):
         return _register(func_or_name, None, {})
-    options = {"queue": queue, "timeout": timeout, "max_tries": max_tries, "keep_result": keep_result}
+    options = {
+        "queue": queue,
+        "timeout": timeout,
+        "max_tries": max_tries,
+        "keep_result": keep_result,
+        "priority": priority,
+        "cron": cron,
+        "run_at_startup": run_at_startup,
+        "cron_kwargs": cron_kwargs,
+        "retry_on": retry_on,
+        "retry_backoff": retry_backoff,
+        "retry_backoff_max": retry_backoff_max,
+        "retry_jitter": retry_jitter,
+        "unique": unique,
+        "unique_for": unique_for,
+    }
 
     def decorator(func: F) -> F:
         return _register(func, func_or_name, options)
@@ -166,14 +211,22 @@ def _register(func: F, name: str | None, options: dict[str, Any]) -> F:
     queue = options.get("queue")
     if queue is not None and (not isinstance(queue, str) or not queue):
         raise ImproperlyConfigured(f"@job {job_name!r}: queue= must be a non-empty string, got {queue!r}.")
+    try:
+        priority = check_priority(options.get("priority", 0), f"@job {job_name!r}")
+    except ValueError as e:
+        raise ImproperlyConfigured(str(e)) from e
     spec = JobSpec(
         name=job_name,
         func=func,
         is_async=inspect.iscoroutinefunction(func),
         queue=queue,
-        timeout=_seconds(job_name, "timeout", options.get("timeout")),
+        timeout=seconds(job_name, "timeout", options.get("timeout")),
         max_tries=max_tries,
-        keep_result=_seconds(job_name, "keep_result", options.get("keep_result")),
+        keep_result=seconds(job_name, "keep_result", options.get("keep_result")),
+        priority=priority,
+        **cron_options(job_name, func, options),
+        retry=retry_policy(job_name, options),
+        **unique_options(job_name, options),
     )
     registry.add(spec)
     func.job_name = job_name  # type: ignore[attr-defined]

@@ -1,4 +1,7 @@
-"""Wrap registered handlers as arq functions: async ones as they are, sync ones in a thread pool."""
+"""Wrap registered handlers as arq functions: async ones as they are, sync ones in a thread pool; then
+the job's options around them (timeout a retry can see, retries with backoff, the unique window), and
+cron jobs as arq ``CronJob`` entries.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from arq.cron import CronJob, cron
 from arq.worker import Function, func
 from django.db import close_old_connections
 
 from .registry import JobSpec
+from .retry import with_retries, with_timeout
+from .unique import hold_for
 
 logger = logging.getLogger("arq_django.runner")
 
@@ -43,13 +49,67 @@ def wrap_sync(spec: JobSpec) -> Callable[..., Any]:
     return run_in_thread
 
 
-def to_function(spec: JobSpec) -> Function:
-    """arq's ``Function`` for one registered job, keeping its per-job options."""
-    coroutine = spec.func if spec.is_async else wrap_sync(spec)
+TIMEOUT_BACKSTOP = 1.0
+"""Seconds arq's own timeout waits beyond a job's, when the job enforces its timeout itself."""
+
+
+def coroutine_for(spec: JobSpec, default_timeout: float) -> tuple[Callable[..., Any], float | None]:
+    """The coroutine function arq runs for ``spec``, and the timeout to give arq for it."""
+    coroutine: Callable[..., Any] = spec.func if spec.is_async else wrap_sync(spec)
+    timeout = spec.timeout
+    if spec.retry is not None:
+        if spec.retry.retries_timeouts:
+            # arq cancels a timed-out job from outside, where no retry policy sees it: time the
+            # handler here instead and keep arq's timeout as a backstop.
+            own = default_timeout if spec.timeout is None else spec.timeout
+            coroutine = with_timeout(coroutine, own)
+            timeout = own + TIMEOUT_BACKSTOP
+        coroutine = with_retries(coroutine, spec.retry, spec.max_tries)
+    if spec.unique_for:
+        coroutine = hold_for(coroutine, spec.unique_for)
+    return coroutine, timeout
+
+
+def to_function(spec: JobSpec, default_timeout: float = 300.0) -> Function:
+    """arq's ``Function`` for one registered job, keeping its per-job options.
+
+    ``default_timeout`` is the worker's ``job_timeout``, used when the job times itself.
+    """
+    coroutine, timeout = coroutine_for(spec, default_timeout)
     return func(
         coroutine,
         name=spec.name,
-        timeout=spec.timeout,
+        timeout=timeout,
         max_tries=spec.max_tries,
         keep_result=spec.keep_result,
+    )
+
+
+def to_cron_job(spec: JobSpec, default_timeout: float = 300.0) -> CronJob:
+    """arq's ``CronJob`` for a job with ``cron=``: same name, called with ``ctx`` and ``cron_kwargs``.
+
+    Unlike arq's default (no result), a tick keeps its result for the job's ``keep_result`` (else the
+    worker's): the result holds the tick's id ``<name>:<run-at ms>``, so a worker that enqueues the
+    tick late, after another already ran it, cannot run it again.
+    """
+    if spec.cron is None:
+        raise ValueError(f"job {spec.name!r} has no cron schedule")
+    coroutine, timeout = coroutine_for(spec, default_timeout)
+    cron_kwargs = dict(spec.cron_kwargs or {})
+    if cron_kwargs:
+        inner = coroutine
+
+        @functools.wraps(inner)
+        async def with_cron_kwargs(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+            return await inner(ctx, *args, **{**cron_kwargs, **kwargs})
+
+        coroutine = with_cron_kwargs
+    return cron(
+        coroutine,
+        name=spec.name,
+        **spec.cron.arq_kwargs(),
+        run_at_startup=spec.run_at_startup,
+        timeout=timeout,
+        keep_result=spec.keep_result,
+        max_tries=spec.max_tries or 1,
     )

@@ -1,5 +1,12 @@
 """arq_django's ``Worker``: arq's worker, owned and extended here (arq upstream is maintenance-only).
 
+What it adds to ``arq.worker.Worker``:
+
+- ``ctx['worker']`` refers to the worker, for hooks and background tasks;
+- a ``run_job`` of our own (arq's logic, split into steps) that reports every job's start and end,
+  including the paths arq ends without calling ``on_job_end`` (expired, undecodable, unknown function,
+  aborted before start, too many tries), to :mod:`arq_django.events` listeners.
+
 arq's CLI always instantiates ``arq.worker.Worker``. :func:`install` teaches arq's ``create_worker`` to
 honour a ``worker_class`` attribute on a settings class, so ``arq arq_django.worker.WorkerSettings``
 runs this class; settings without that attribute (plain arq users in the same process) are untouched.
@@ -7,19 +14,351 @@ runs this class; settings without that attribute (plain arq users in the same pr
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import logging
+import traceback
 from typing import Any
 
 import arq.cli
 import arq.worker
+from arq.constants import abort_jobs_ss, job_key_prefix, keep_cronjob_progress, retry_key_prefix
+from arq.cron import CronJob
+from arq.jobs import SerializationError, deserialize_job_raw, serialize_result
+from arq.utils import args_to_string, ms_to_datetime, timestamp_ms, truncate
+from arq.worker import JobExecutionFailed, Retry, RetryJob
+
+from .events import JobEnd, JobListener, JobStart, Outcome
+from .hooks import worker_name
+
+logger = logging.getLogger("arq.worker")
+_NO_RESULT = object()
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` for logs, the mirror and ``JobEnd.error``."""
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 class Worker(arq.worker.Worker):
-    """arq's worker plus a reference to itself in ``ctx['worker']`` for hooks and background tasks."""
+    """arq's worker with job events and ``ctx['worker']``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.ctx["worker"] = self
+        self.name = worker_name()
+        self.listeners: list[JobListener] = []
+
+    def add_listener(self, listener: JobListener) -> None:
+        self.listeners.append(listener)
+
+    def remove_listener(self, listener: JobListener) -> None:
+        if listener in self.listeners:
+            self.listeners.remove(listener)
+
+    def _emit(self, method: str, event: JobStart | JobEnd) -> None:
+        for listener in self.listeners:
+            try:
+                getattr(listener, method)(event)
+            except Exception:
+                logger.exception("job listener %r failed on %s of %s", listener, method, event.job_id)
+
+    # -- one job ----------------------------------------------------------------------------------
+    async def run_job(self, job_id: str, score: int) -> None:
+        """Run one claimed job: arq's ``Worker.run_job`` with events at every exit."""
+        start_ms = timestamp_ms()
+        async with self.pool.pipeline(transaction=True) as pipe:
+            pipe.get(job_key_prefix + job_id)
+            pipe.incr(retry_key_prefix + job_id)
+            pipe.expire(retry_key_prefix + job_id, 88400)
+            if self.allow_abort_jobs:
+                pipe.zrem(abort_jobs_ss, job_id)
+                raw, job_try, _, abort_job = await pipe.execute()
+            else:
+                raw, job_try, _ = await pipe.execute()
+                abort_job = False
+
+        early = _EarlyFailure(self, job_id, job_try, start_ms)
+        if not raw:
+            logger.warning("job %s expired", job_id)
+            return await early.fail(JobExecutionFailed("job expired"))
+        try:
+            function_name, args, kwargs, enqueue_job_try, enqueue_time_ms = deserialize_job_raw(
+                raw, deserializer=self.job_deserializer
+            )
+        except SerializationError as e:
+            logger.exception("deserializing job %s failed", job_id)
+            cause = e.__cause__ or e
+            return await early.fail(JobExecutionFailed(f"job record cannot be decoded: {describe(cause)}"))
+        early.describe_job(function_name, args, kwargs, enqueue_time_ms)
+        if not isinstance(function_name, str) or not isinstance(kwargs, dict):
+            return await early.fail(JobExecutionFailed("job record has the wrong shape (f/a/k)"))
+
+        if abort_job:
+            logger.info(
+                "%6.2fs ⊘ %s:%s aborted before start",
+                (start_ms - enqueue_time_ms) / 1000,
+                job_id,
+                function_name,
+            )
+            return await early.fail(asyncio.CancelledError(), outcome=Outcome.ABORTED)
+        function = self.functions.get(function_name)
+        if function is None:
+            logger.warning("job %s, function %r not found", job_id, function_name)
+            return await early.fail(
+                JobExecutionFailed(f"function {function_name!r} not found on queue {self.queue_name!r}")
+            )
+        if enqueue_job_try and enqueue_job_try > job_try:
+            job_try = enqueue_job_try
+            early.job_try = job_try
+            await self.pool.setex(retry_key_prefix + job_id, 88400, str(job_try))
+        max_tries = self.max_tries if function.max_tries is None else function.max_tries
+        early.max_tries = max_tries
+        if job_try > max_tries:
+            logger.warning(
+                "%6.2fs ! %s:%s max retries %d exceeded",
+                (start_ms - enqueue_time_ms) / 1000,
+                job_id,
+                function_name,
+                max_tries,
+            )
+            return await early.fail(JobExecutionFailed(f"max {max_tries} retries exceeded"))
+
+        await self._execute(
+            function, job_id, function_name, tuple(args), kwargs, job_try, max_tries, enqueue_time_ms, score
+        )
+
+    async def _execute(  # arq's own flow, kept in one piece so it stays comparable with arq's
+        self,
+        function: arq.worker.Function | CronJob,
+        job_id: str,
+        function_name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        job_try: int,
+        max_tries: int,
+        enqueue_time_ms: int,
+        score: int,
+    ) -> None:
+        is_cron = hasattr(function, "next_run")
+        ref = function_name if is_cron else f"{job_id}:{function_name}"
+        keep_in_progress: float | None = keep_cronjob_progress if is_cron else None
+        timeout_s = self.job_timeout_s if function.timeout_s is None else function.timeout_s
+        ctx = {
+            **self.ctx,
+            "job_id": job_id,
+            "job_try": job_try,
+            "enqueue_time": ms_to_datetime(enqueue_time_ms),
+            "score": score,
+        }
+        if self.on_job_start:
+            await self.on_job_start(ctx)
+
+        start_ms = timestamp_ms()
+        started = JobStart(
+            job_id=job_id,
+            function=function_name,
+            queue_name=self.queue_name,
+            args=args,
+            kwargs=kwargs,
+            job_try=job_try,
+            max_tries=max_tries,
+            enqueue_time=ms_to_datetime(enqueue_time_ms),
+            scheduled_for=ms_to_datetime(score),
+            started_at=ms_to_datetime(start_ms),
+            worker=self.name,
+        )
+        self._emit("job_started", started)
+        result: Any = _NO_RESULT
+        finish = False
+        success = False
+        incr_score: int | None = None
+        outcome = Outcome.FAILED
+        error = tb = ""
+        exception: BaseException | None = None
+        retry_at_ms: int | None = None
+        extra = f" try={job_try}" if job_try > 1 else ""
+        if (start_ms - score) > 1200:
+            extra += f" delayed={(start_ms - score) / 1000:0.2f}s"
+        logger.info(
+            "%6.2fs → %s(%s)%s", (start_ms - enqueue_time_ms) / 1000, ref, args_to_string(args, kwargs), extra
+        )
+        try:
+            self.job_tasks[job_id] = task = self.loop.create_task(function.coroutine(ctx, *args, **kwargs))
+            try:
+                result = await asyncio.wait_for(task, timeout_s)
+            finally:
+                del self.job_tasks[job_id]
+        except (Exception, asyncio.CancelledError) as e:
+            finished_ms = timestamp_ms()
+            t = (finished_ms - start_ms) / 1000
+            error = describe(e)
+            exception = e
+            if self.retry_jobs and isinstance(e, Retry):
+                if e.__cause__ is not None:  # a retry policy's Retry: report what actually failed
+                    exception, error = e.__cause__, describe(e.__cause__)
+                incr_score = e.defer_score
+                logger.info("%6.2fs ↻ %s retrying job in %0.2fs", t, ref, (e.defer_score or 0) / 1000)
+                if e.defer_score:
+                    incr_score = e.defer_score + (timestamp_ms() - score)
+                retry_at_ms = score + (incr_score or 0)
+                self.jobs_retried += 1
+                outcome = Outcome.RETRYING
+            elif job_id in self.aborting_tasks and isinstance(e, asyncio.CancelledError):
+                logger.info("%6.2fs ⊘ %s aborted", t, ref)
+                result = e
+                finish = True
+                self.aborting_tasks.remove(job_id)
+                self.jobs_failed += 1
+                outcome = Outcome.ABORTED
+                error = "aborted"
+            elif self.retry_jobs and isinstance(e, (asyncio.CancelledError, RetryJob)):
+                logger.info("%6.2fs ↻ %s cancelled, will be run again", t, ref)
+                self.jobs_retried += 1
+                outcome = Outcome.RETRYING
+                retry_at_ms = finished_ms
+                error = "cancelled by worker shutdown; will run again"
+            else:
+                failure: BaseException = e
+                if isinstance(e, TimeoutError) and task.cancelled():
+                    # wait_for's own timeout (the handler did not raise it): say what happened.
+                    failure = exception = TimeoutError(f"timed out after {timeout_s:g} s")
+                    error = describe(failure)
+                logger.exception("%6.2fs ! %s failed, %s", t, ref, error)
+                tb = "".join(traceback.format_exception(e))
+                result = failure
+                finish = True
+                self.jobs_failed += 1
+        else:
+            success = True
+            finished_ms = timestamp_ms()
+            result_str = "" if result is None or not self.log_results else truncate(repr(result))
+            logger.info("%6.2fs ← %s ● %s", (finished_ms - start_ms) / 1000, ref, result_str)
+            finish = True
+            self.jobs_complete += 1
+            outcome = Outcome.COMPLETE
+
+        keep_result_forever = (
+            self.keep_result_forever if function.keep_result_forever is None else function.keep_result_forever
+        )
+        result_timeout_s = self.keep_result_s if function.keep_result_s is None else function.keep_result_s
+        result_data = None
+        if result is not _NO_RESULT and (keep_result_forever or result_timeout_s > 0):
+            result_data = serialize_result(
+                function_name,
+                args,
+                kwargs,
+                job_try,
+                enqueue_time_ms,
+                success,
+                result,
+                start_ms,
+                finished_ms,
+                ref,
+                self.queue_name,
+                job_id=job_id,
+                serializer=self.job_serializer,
+            )
+        if self.on_job_end:
+            await self.on_job_end(ctx)
+        await asyncio.shield(
+            self.finish_job(
+                job_id,
+                finish,
+                result_data,
+                result_timeout_s,
+                keep_result_forever,
+                incr_score,
+                keep_in_progress,
+            )
+        )
+        self._emit(
+            "job_ended",
+            JobEnd(
+                job_id=job_id,
+                function=function_name,
+                queue_name=self.queue_name,
+                args=args,
+                kwargs=kwargs,
+                job_try=job_try,
+                max_tries=max_tries,
+                enqueue_time=started.enqueue_time,
+                started_at=started.started_at,
+                finished_at=ms_to_datetime(finished_ms),
+                worker=self.name,
+                outcome=outcome,
+                result=result if success else None,
+                error=error,
+                traceback=tb,
+                retry_at=ms_to_datetime(retry_at_ms) if retry_at_ms else None,
+                exception=exception,
+            ),
+        )
+        if self.after_job_end:
+            await self.after_job_end(ctx)
+
+
+class _EarlyFailure:
+    """Fails a job that cannot start (expired, undecodable, unknown, aborted, out of tries), like arq,
+    and reports it with whatever is known of the job."""
+
+    def __init__(self, worker: Worker, job_id: str, job_try: int, start_ms: int) -> None:
+        self.worker = worker
+        self.job_id = job_id
+        self.job_try = job_try
+        self.start_ms = start_ms
+        self.max_tries = worker.max_tries
+        self.function = "<unknown>"
+        self.args: tuple[Any, ...] = ()
+        self.kwargs: dict[str, Any] = {}
+        self.enqueue_time_ms = 0
+
+    def describe_job(self, function: Any, args: Any, kwargs: Any, enqueue_time_ms: Any) -> None:
+        self.function = function if isinstance(function, str) else repr(function)
+        self.args = tuple(args) if isinstance(args, (list, tuple)) else (args,)
+        self.kwargs = kwargs if isinstance(kwargs, dict) else {"_": kwargs}
+        self.enqueue_time_ms = enqueue_time_ms if isinstance(enqueue_time_ms, int) else 0
+
+    async def fail(self, exc: BaseException, outcome: Outcome = Outcome.FAILED) -> None:
+        worker = self.worker
+        worker.jobs_failed += 1
+        finished_ms = timestamp_ms()
+        result_data = serialize_result(
+            function=self.function,
+            args=self.args,
+            kwargs=self.kwargs,
+            job_try=self.job_try,
+            enqueue_time_ms=self.enqueue_time_ms,
+            success=False,
+            result=exc,
+            start_ms=self.start_ms,
+            finished_ms=finished_ms,
+            ref=f"{self.job_id}:{self.function}",
+            serializer=worker.job_serializer,
+            queue_name=worker.queue_name,
+            job_id=self.job_id,
+        )
+        await asyncio.shield(worker.finish_failed_job(self.job_id, result_data))
+        worker._emit(
+            "job_ended",
+            JobEnd(
+                job_id=self.job_id,
+                function=self.function,
+                queue_name=worker.queue_name,
+                args=self.args,
+                kwargs=self.kwargs,
+                job_try=self.job_try,
+                max_tries=self.max_tries,
+                enqueue_time=ms_to_datetime(self.enqueue_time_ms) if self.enqueue_time_ms else None,
+                started_at=ms_to_datetime(self.start_ms),
+                finished_at=ms_to_datetime(finished_ms),
+                worker=worker.name,
+                outcome=outcome,
+                error="aborted" if outcome is Outcome.ABORTED else describe(exc),
+                exception=exc,
+            ),
+        )
 
 
 def _settings_dict(settings_cls: Any) -> dict[str, Any]:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from arq.utils import to_seconds
 from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
 
 from . import hooks
 from .conf import get_config
 from .connection import redis_settings
+from .queues import check_known, cron_jobs_for, jobs_for
 from .registry import registry
-from .runner import to_function
+from .runner import to_cron_job, to_function
 from .serializers import get_serializer
 from .worker_class import Worker, install
 
@@ -38,18 +41,35 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
             "arq_django found no jobs: decorate handlers with @job in an installed app's "
             f"{' or '.join(config.job_modules)} module (ARQ_DJANGO['JOB_MODULES'])."
         )
+    check_known(queue_name)
+    job_timeout = to_seconds(overrides.get("job_timeout", config.job_timeout)) or config.job_timeout
+    cron_specs = cron_jobs_for(queue_name)
+    cron_names = {spec.name for spec in cron_specs}
+    functions = [to_function(s, job_timeout) for s in jobs_for(queue_name) if s.name not in cron_names]
+    if not functions and not cron_specs:
+        raise ImproperlyConfigured(
+            f"no job runs on queue {queue_name!r}: every job is pinned to another queue with @job(queue=...)."
+        )
+    logger.info(
+        "queue %s: %d jobs (%s)%s",
+        queue_name,
+        len(functions),
+        ", ".join(f.name for f in functions),
+        f"; cron: {', '.join(sorted(cron_names))}" if cron_names else "",
+    )
     serializer = get_serializer()
     options: dict[str, Any] = {
         "worker_class": Worker,
-        "functions": [to_function(spec) for spec in specs],
+        "functions": functions,
+        "cron_jobs": [to_cron_job(spec, job_timeout) for spec in cron_specs],
+        "allow_abort_jobs": True,
+        "timezone": timezone.get_default_timezone(),
         "queue_name": queue_name,
         "redis_settings": redis_settings(config),
         "job_serializer": serializer.dumps,
         "job_deserializer": serializer.loads,
         "on_startup": hooks.on_startup,
         "on_shutdown": hooks.on_shutdown,
-        "on_job_start": hooks.on_job_start,
-        "on_job_end": hooks.on_job_end,
         "max_jobs": config.max_jobs,
         "job_timeout": config.job_timeout,
         "keep_result": config.keep_result,

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import django
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -72,6 +73,13 @@ LOGGING = {
         "arq_django": {"handlers": ["console"], "level": env("ARQ_DJANGO_LOG_LEVEL", default="INFO")}
     },
 }
+
+
+def mail_settings(backend: str) -> dict[str, object]:
+    """Django 6.1 replaces EMAIL_BACKEND with MAILERS; set whichever this Django reads."""
+    if django.VERSION >= (6, 1):
+        return {"MAILERS": {"default": {"BACKEND": backend}}}
+    return {"EMAIL_BACKEND": backend}
 
 
 def arq_django_settings(redis_url: str) -> dict[str, object]:

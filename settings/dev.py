@@ -3,10 +3,12 @@
 from arq_django.embedded import dev_redis_url
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, arq_django_settings, env
+from .base import BASE_DIR, arq_django_settings, env, mail_settings
 
 DEBUG = env.bool("DJANGO_DEBUG", True)
-EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+globals().update(
+    mail_settings(env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"))
+)
 
 # REDIS_URL wins; else localhost:6379 if it answers; else an embedded redis-server shared by the dev
 # server and the worker through .run/redis.sock. ARQ_EMBEDDED_REDIS=1 forces the embedded one.

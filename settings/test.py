@@ -2,13 +2,13 @@
 worker subprocesses see what the tests write."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, arq_django_settings, env
+from .base import BASE_DIR, arq_django_settings, env, mail_settings
 
 DEBUG = False
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobs_app"]  # noqa: F405
 SECRET_KEY = "test-only-secret-key"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+globals().update(mail_settings("django.core.mail.backends.locmem.EmailBackend"))
 
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / '.run' / 'test-db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
@@ -16,3 +16,5 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 REDIS_URL = env("REDIS_URL", default="redis://localhost:6379/0")
 ARQ_DJANGO = arq_django_settings(REDIS_URL)
+# Every queue the test suite routes jobs to (tests/jobs_app/jobs.py) or names with _queue_name.
+ARQ_DJANGO["QUEUES"] = ["mail", "reports", "cron-test", "startup-q", "other", "manage-q", "env-q"]

@@ -158,3 +158,28 @@ async def test_aenqueue_writes_the_same_record(redis_client):
         await aenqueue("echo", _defer_by=1, _defer_until=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     await aclose_pools()
     assert redis_client.zcard("arq:queue") == 1
+
+
+def test_handle_from_an_id_uses_the_configured_queue(settings, fake_redis):
+    settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, "QUEUE": "custom"}
+    handle = enqueue("add", 1, 2)
+    assert handle is not None and handle.queue_name == "custom"
+    assert JobHandle(handle.job_id).queue_name == "custom"
+    assert JobHandle(handle.job_id).status() == JobStatus.queued
+
+
+@pytest.mark.integration
+def test_per_call_event_loops_do_not_pile_up_connections(redis_url, redis_client):
+    import asyncio
+
+    from arq_django import connection
+
+    for i in range(30):
+        asyncio.run(aenqueue("add", i, i))
+    import gc
+
+    gc.collect()
+    assert len(connection._async_pools) <= 1
+    assert redis_client.zcard("arq:queue") == 30
+    db = redis_client.connection_pool.connection_kwargs.get("db", 0)
+    assert len([c for c in redis_client.client_list() if int(c["db"]) == int(db)]) < 10

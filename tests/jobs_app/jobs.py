@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import timedelta
 from typing import Any
 
 import redis
@@ -60,6 +61,103 @@ async def no_retry(ctx: dict[str, Any]) -> None:
     raise RuntimeError("once")
 
 
+@job(timeout=0.2)
+async def sleepy(ctx: dict[str, Any], seconds: float) -> None:
+    await asyncio.sleep(seconds)
+
+
+@job(max_tries=2)
+async def always_retry(ctx: dict[str, Any]) -> None:
+    from arq import Retry
+
+    raise Retry(defer=0.01)
+
+
+# -- job options: queues, cron, retries, timeouts, abort, priority, unique -----------------------------
+# Queues named here are listed in settings.test's ARQ_DJANGO["QUEUES"].
+
+
+@job(queue="mail")
+async def mail_job(ctx: dict[str, Any], n: int) -> str:
+    """Pinned to "mail": records which queue's worker ran it."""
+    await ctx["redis"].rpush(f"ran:{ctx['worker'].queue_name}", f"mail:{n}")
+    return ctx["worker"].queue_name  # type: ignore[no-any-return]
+
+
+@job(queue="reports")
+async def report_job(ctx: dict[str, Any], n: int) -> str:
+    await ctx["redis"].rpush(f"ran:{ctx['worker'].queue_name}", f"report:{n}")
+    return ctx["worker"].queue_name  # type: ignore[no-any-return]
+
+
+@job
+async def record(ctx: dict[str, Any], key: str, tag: str) -> None:
+    """RPUSH ``tag`` to ``key``: tests read the order jobs ran in."""
+    await ctx["redis"].rpush(key, tag)
+
+
+@job(queue="cron-test", cron={"second": set(range(60))}, keep_result=60)
+async def every_second(ctx: dict[str, Any]) -> None:
+    """A cron tick every second; counts runs per tick id."""
+    await ctx["redis"].hincrby("cron:ticks", ctx["job_id"], 1)
+
+
+@job(queue="startup-q", cron="0 0 1 1 *", run_at_startup=True, cron_kwargs={"key": "startup:ran"})
+async def at_startup(ctx: dict[str, Any], key: str) -> None:
+    await ctx["redis"].rpush(key, ctx["job_id"])
+
+
+@job(retry_on=(ConnectionError,), retry_backoff=10, retry_backoff_max=25, retry_jitter=False, max_tries=4)
+async def flaky(ctx: dict[str, Any], key: str) -> None:
+    """Always fails with a listed exception: 10, 20, 25 s backoff, then fails for good."""
+    await ctx["redis"].rpush(key, ctx["job_try"])
+    raise ConnectionError(f"try {ctx['job_try']} failed")
+
+
+@job(retry_on=ConnectionError, retry_backoff=30)
+async def flaky_jitter(ctx: dict[str, Any]) -> None:
+    raise ConnectionError("jittered")
+
+
+@job(retry_on=(ConnectionError, TimeoutError), retry_backoff=0.05, retry_jitter=False, max_tries=3)
+async def flaky_then_ok(ctx: dict[str, Any], key: str, failures: int) -> int:
+    await ctx["redis"].rpush(key, ctx["job_try"])
+    if ctx["job_try"] <= failures:
+        raise ConnectionError("not yet")
+    return int(ctx["job_try"])
+
+
+@job(retry_on=ConnectionError, max_tries=5)
+async def unlisted_error(ctx: dict[str, Any], key: str) -> None:
+    await ctx["redis"].rpush(key, ctx["job_try"])
+    raise ValueError("not a listed exception")
+
+
+@job(timeout=0.3, retry_on=TimeoutError, retry_backoff=0.05, retry_jitter=False, max_tries=2)
+async def slow_tries(ctx: dict[str, Any], key: str, slow: int) -> int:
+    """Sleeps past its 0.3 s timeout on the first ``slow`` tries."""
+    await ctx["redis"].rpush(key, ctx["job_try"])
+    if ctx["job_try"] <= slow:
+        await asyncio.sleep(5)
+    return int(ctx["job_try"])
+
+
+@job
+async def wait_forever(ctx: dict[str, Any], key: str) -> None:
+    await ctx["redis"].set(f"{key}:started", 1)
+    await asyncio.sleep(60)
+    await ctx["redis"].set(f"{key}:finished", 1)
+
+
+@job(unique=True)
+async def unique_job(ctx: dict[str, Any], key: str, n: int) -> int:
+    await ctx["redis"].incr(key)
+    return n
+
+
+@job(unique=True, unique_for=timedelta(seconds=30))
+async def unique_window(ctx: dict[str, Any], key: str) -> None:
+    await ctx["redis"].incr(key)
 @job
 async def mark(ctx: dict[str, Any], key: str, marker: str, seconds: float = 0.0) -> str:
     """Count runs under ``key``, remember ``marker`` and how many ran at once (``key:levels``): list
