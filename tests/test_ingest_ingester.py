@@ -174,3 +174,13 @@ async def test_unreachable_redis_is_waited_out_and_stop_still_works(settings, ca
     stats = await asyncio.wait_for(task, 30)
     assert stats.taken == 0 and "redis://127.0.0.1:1/0 failed" in caplog.text
     await aclose_pools()
+
+
+async def test_a_unique_job_from_the_list_is_queued_once_at_a_time(redis_client):
+    raw = json.dumps({"type": "unique_job", "data": {"key": "u", "n": 1}})
+    redis_client.lpush(KEYS.source, raw, raw)
+    stats = await ListIngester(KEYS.source, max_messages=2).run()
+    assert (stats.enqueued, stats.duplicates) == (1, 1)
+    (job_id,) = redis_client.zrange("arq:queue", 0, -1)
+    assert job_id.startswith(b"unique:unique_job:")
+    await aclose_pools()

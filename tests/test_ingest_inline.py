@@ -98,3 +98,18 @@ async def test_a_job_longer_than_the_lease_keeps_its_claim(redis_client):
     assert stats.ran == 1 and redis_client.get("slow") == b"1"
     assert redis_client.zcard("arq:queue") == 0
     await aclose_pools()
+
+
+async def test_retry_policies_apply_inline(redis_client):
+    push(
+        redis_client,
+        {"type": "flaky_then_ok", "data": {"key": "tries", "failures": 1}},
+        {"type": "flaky_then_ok", "data": {"key": "gives-up", "failures": 5}},
+    )
+    stats = await InlineIngester(KEYS.source, max_concurrent=2, max_messages=2).run()
+    assert (stats.ran, stats.failed) == (1, 1)
+    assert redis_client.lrange("tries", 0, -1) == [b"1", b"2"]
+    assert redis_client.lrange("gives-up", 0, -1) == [b"1", b"2", b"3"]  # max_tries=3
+    (letter,) = dead_letters.dead_letters(KEYS.source)
+    assert "failed: ConnectionError: not yet" in letter.reason
+    await aclose_pools()

@@ -83,7 +83,9 @@ def test_malformed_messages_say_why(raw, fragment):
         ({"type": "nope"}, "unknown type 'nope'"),
         ({"type": "email", "data": {"to": "x"}}, "data does not fit job email(to, subject, body)"),
         ({"type": "add", "args": [1, 2, 3]}, "too many positional arguments"),
-        ({"type": "add", "args": [1, 2], "options": {"queue": "other"}}, "queue 'other' is not one of"),
+        ({"type": "add", "args": [1, 2], "options": {"queue": "nowhere"}}, "queue 'nowhere' is not a known"),
+        ({"type": "mail_job", "args": [1], "options": {"queue": "other"}}, "pinned to queue 'mail'"),
+        ({"type": "add", "args": [1, 2], "options": {"priority": 500}}, "priority must be a whole number"),
         ({"type": "add", "args": [1, 2], "options": {"defer_by": -1}}, "must not be negative"),
         ({"type": "add", "args": [1, 2], "options": {"expires": 0}}, "_expires must be positive"),
     ],
@@ -94,7 +96,9 @@ def test_messages_a_job_cannot_take_are_refused_before_redis(obj, fragment):
     assert fragment in err.value.reason
 
 
-def test_a_job_routed_queue_is_accepted(settings):
-    settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, "QUEUES": ["mail"]}
-    _, job_plan = plan(parse(msg({"type": "add", "args": [1, 2], "options": {"queue": "mail"}})), "k")
-    assert job_plan.queue_name == "mail"
+def test_queue_and_priority_options_route_the_job():
+    raw = msg({"type": "add", "args": [1, 2], "options": {"queue": "reports", "priority": 10}})
+    _, job_plan = plan(parse(raw), "k")
+    assert job_plan.queue_name == "reports" and job_plan.priority == 10
+    _, pinned = plan(parse(msg({"type": "mail_job", "args": [1]})), "k")
+    assert pinned.queue_name == "mail"

@@ -253,13 +253,16 @@ class ListIngester:
         for o in outcomes:
             if o.plan is not None:
                 p = o.plan
-                keys += [p.job_key, p.result_key, p.queue_name]
+                taken_if_a, taken_if_b = p.guard_keys  # job + result, or job + unique marker
+                stale = p.stale_keys[0] if p.stale_keys else p.job_key
+                keys += [p.job_key, p.queue_name, taken_if_a, taken_if_b, stale]
                 args += ["E", o.raw, p.job_id, p.payload, p.expires_ms, p.score, int(p.guarded)]
+                args.append(int(bool(p.stale_keys)))
             elif o.reason is not None:
                 entry = dead_letters.encode(o.raw, o.reason, self.keys.source, self.consumer)
-                args += ["D", o.raw, entry, "", "", "", ""]
+                args += ["D", o.raw, entry, "", "", "", "", ""]
             else:
-                args += ["A", o.raw, "", "", "", "", ""]
+                args += ["A", o.raw, "", "", "", "", "", ""]
         script = self.client.register_script(COMMIT)
         results = await script(keys=keys, args=args)
         for o, result in zip(outcomes, results, strict=True):

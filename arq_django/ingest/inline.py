@@ -3,27 +3,32 @@
 The same claim, lease and dead-letter machinery as :class:`~.ingester.ListIngester`, but instead of
 enqueueing, each message's job runs here through the registry (sync handlers in a thread pool, like the
 worker), at most ``max_concurrent`` at once. A message leaves the processing list only after its job ran,
-so a crash re-runs it (at-least-once). A job that raises or times out is dead-lettered with the error:
-there is no result store to keep it in. ``options.queue`` and ``options.expires`` mean nothing here;
-a deferred message holds its slot until its time.
+so a crash re-runs it (at-least-once). The job's timeout and retries (``Retry``, ``retry_on``) apply; a
+job that still fails or times out is dead-lettered with the error: there is no result store to keep it
+in. ``options.queue``, ``expires`` and ``priority`` mean nothing here; a deferred message holds its
+slot until its time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import redis
 from arq.utils import timestamp_ms
+from arq.worker import Retry
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
 
-from .. import hooks
 from ..conf import get_config
 from ..plan import JobPlan
 from ..registry import JobSpec
-from ..runner import EXECUTOR_KEY, to_function
+from ..retry import max_tries
+from ..runner import EXECUTOR_KEY, coroutine_for
 from .ingester import ListIngester, Outcome
 from .lease import sleep_unless
 from .message import ListMessage
@@ -94,7 +99,9 @@ class InlineIngester(ListIngester):
                 del self._held[raw]
 
     async def _execute(self, raw: bytes, message: ListMessage, spec: JobSpec, job_plan: JobPlan) -> Outcome:
-        delay = job_plan.score - timestamp_ms()
+        """Run the job as a worker would: at its run-at time, with its timeout, retried on ``Retry``
+        (raised by the handler or its retry policy) up to its max tries."""
+        delay = job_plan.score + job_plan.shift_ms - timestamp_ms()  # the priority shift means nothing here
         if delay > 0:
             await asyncio.sleep(delay / 1000)
         if self._executor is None:
@@ -102,27 +109,36 @@ class InlineIngester(ListIngester):
         ctx: dict[str, Any] = {
             "redis": self.client,
             "job_id": job_plan.job_id,
-            "job_try": 1,
             "enqueue_time": datetime.now(UTC),
             "score": job_plan.score,
             EXECUTOR_KEY: self._executor,
         }
-        timeout = spec.timeout if spec.timeout is not None else get_config().job_timeout
-        coroutine = to_function(spec).coroutine
-        await hooks.on_job_start(ctx)
-        try:
-            await asyncio.wait_for(coroutine(ctx, *message.args, **message.kwargs), timeout or None)
-        except Exception as e:
+        config = get_config()
+        coroutine, timeout = coroutine_for(spec, config.job_timeout)
+        timeout = config.job_timeout if timeout is None else timeout
+        tries = max_tries(ctx, spec.max_tries)
+        where = f"job {spec.name!r} ({job_plan.job_id})"
+        job_try = 1
+        while True:
+            ctx["job_try"] = job_try
+            try:
+                await _run_try(spec, coroutine, ctx, message, timeout)
+            except Retry as e:
+                if job_try < tries:
+                    job_try += 1
+                    await asyncio.sleep((e.defer_score or 0) / 1000)
+                    continue
+                reason = f"{where} failed: still asking for a retry after {tries} tries"
+            except TimeoutError:
+                reason = f"{where} timed out after {timeout:g}s"
+            except Exception as e:
+                reason = f"{where} failed: {type(e).__name__}: {e}"
+            else:
+                self.ran += 1
+                return Outcome(raw, ran=True)
             self.failed += 1
-            reason = f"job {spec.name!r} ({job_plan.job_id}) failed: {type(e).__name__}: {e}"
-            if isinstance(e, TimeoutError):
-                reason = f"job {spec.name!r} ({job_plan.job_id}) timed out after {timeout}s"
             logger.exception("list %s: %s", self.keys.source, reason)
             return Outcome(raw, reason=reason, ran=True)
-        finally:
-            await hooks.on_job_end(ctx)
-        self.ran += 1
-        return Outcome(raw, ran=True)
 
     async def _drain(self, *, interrupted: bool) -> None:
         """Wait for running jobs; when stopped by a signal, only for ``JOB_COMPLETION_WAIT``, then cancel
@@ -135,3 +151,17 @@ class InlineIngester(ListIngester):
             await asyncio.gather(*pending, return_exceptions=True)
         if self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+async def _run_try(
+    spec: JobSpec, coroutine: Callable[..., Any], ctx: dict[str, Any], message: ListMessage, timeout: float
+) -> None:
+    """One try; an async handler gets the stale-connection cleanup a worker gives it (sync handlers do
+    it in their thread, ``runner``)."""
+    if spec.is_async:
+        await sync_to_async(close_old_connections)()
+    try:
+        await asyncio.wait_for(coroutine(ctx, *message.args, **message.kwargs), timeout or None)
+    finally:
+        if spec.is_async:
+            await sync_to_async(close_old_connections)()

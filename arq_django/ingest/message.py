@@ -11,17 +11,15 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ..conf import get_config
 from ..exceptions import ArqDjangoError
 from ..plan import JobPlan, plan_job
 from ..registry import JobSpec, registry
 
-OPTIONS = ("job_id", "queue", "defer_by", "defer_until", "expires")
+OPTIONS = ("job_id", "queue", "defer_by", "defer_until", "expires", "priority")
 """The keys a message's ``"options"`` object may hold (anything else is refused, so typos show)."""
 
 
@@ -48,6 +46,7 @@ class ListMessage:
     defer_by: float | None = None
     defer_until: datetime | None = None
     expires: float | None = None
+    priority: int | None = None
 
 
 def parse(raw: bytes) -> ListMessage:
@@ -87,42 +86,40 @@ def parse(raw: bytes) -> ListMessage:
         defer_by=_seconds(job, options, "defer_by"),
         defer_until=_moment(job, options.get("defer_until")),
         expires=_seconds(job, options, "expires"),
+        priority=options.get("priority"),  # checked by plan_job
     )
 
 
 def plan(message: ListMessage, source: str) -> tuple[JobSpec, JobPlan]:
-    """The job's spec and write plan; raises :class:`MalformedMessage` for anything ``enqueue`` would refuse.
+    """The job's spec and write plan; raises :class:`MalformedMessage` for anything ``enqueue`` would refuse
+    (``plan_job`` checks queue routing, deferral, expiry, priority and serialization, as for ``enqueue``).
 
-    Without ``options.job_id`` the id is ``list:<source>:<uuid>``: unique per message, so two identical
-    messages pushed on purpose run twice (exactly-once enqueue comes from the atomic commit, not the id).
+    Without ``options.job_id`` (and for a job that is not ``unique``) the id is ``list:<source>:<uuid>``:
+    one per message, so two identical messages pushed on purpose run twice. Exactly-once enqueue comes
+    from the atomic commit, not from the id.
     """
     try:
         spec = registry.get(message.job)
     except ArqDjangoError as e:
         raise MalformedMessage(f"unknown type {message.job!r}: {e}") from e
     check_arguments(spec, message.args, message.kwargs)
-    queues = {*get_config().queues, spec.queue_name()}
-    if message.queue is not None and message.queue not in queues:
-        raise MalformedMessage(
-            f"job {spec.name!r}: queue {message.queue!r} is not one of {sorted(queues)}; "
-            "add it to ARQ_DJANGO['QUEUES'] or drop options.queue"
-        )
     try:
         job_plan = plan_job(
             spec.name,
             message.args,
             message.kwargs,
-            job_id=message.job_id or f"list:{source}:{uuid.uuid4().hex}",
+            job_id=message.job_id,
             queue_name=message.queue,
             defer_by=message.defer_by,
             defer_until=message.defer_until,
             expires=message.expires,
+            priority=message.priority,
         )
     except (ArqDjangoError, TypeError, ValueError) as e:
         raise MalformedMessage(str(e)) from e
-    if message.job_id is None:
-        # The generated id cannot collide, so no existence check is needed (and none is made).
-        job_plan = dataclasses.replace(job_plan, guarded=False)
+    if not job_plan.guarded:
+        # A generated id: say where the job came from (the payload does not hold the id).
+        job_plan = dataclasses.replace(job_plan, job_id=f"list:{source}:{job_plan.job_id}")
     return spec, job_plan
 
 

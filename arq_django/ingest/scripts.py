@@ -19,12 +19,14 @@ return out
 """
 
 COMMIT = """
--- KEYS[1] processing list, KEYS[2] dead list, then per enqueued message: job key, result key, queue.
--- ARGV: 7 values per message: action, raw, then for 'E' job id, payload, expires ms, score, guarded;
--- for 'D' the dead-letter entry. Returns per message 0 (not ours any more), 1 (done), 2 (duplicate id).
+-- KEYS[1] processing list, KEYS[2] dead list, then 5 per enqueued message: job key, queue, the two keys
+-- whose existence means the id is taken, and a stale key to delete (the job key again when none).
+-- ARGV: 8 values per message: action, raw, then for 'E' job id, payload, expires ms, score, guarded,
+-- has stale key; for 'D' the dead-letter entry. The writes are enqueue()'s (JobPlan, enqueue.write).
+-- Returns per message 0 (not ours any more), 1 (done), 2 (guarded id already taken: a duplicate).
 local out = {}
 local k = 3
-for i = 1, #ARGV, 7 do
+for i = 1, #ARGV, 8 do
   local action, raw = ARGV[i], ARGV[i + 1]
   local r = 0
   if redis.call('LREM', KEYS[1], 1, raw) == 1 then
@@ -32,15 +34,16 @@ for i = 1, #ARGV, 7 do
     if action == 'D' then
       redis.call('LPUSH', KEYS[2], ARGV[i + 2])
     elseif action == 'E' then
-      if ARGV[i + 6] == '1' and redis.call('EXISTS', KEYS[k], KEYS[k + 1]) > 0 then
+      if ARGV[i + 6] == '1' and redis.call('EXISTS', KEYS[k + 2], KEYS[k + 3]) > 0 then
         r = 2
       else
+        if ARGV[i + 7] == '1' then redis.call('DEL', KEYS[k + 4]) end
         redis.call('PSETEX', KEYS[k], ARGV[i + 4], ARGV[i + 3])
-        redis.call('ZADD', KEYS[k + 2], ARGV[i + 5], ARGV[i + 2])
+        redis.call('ZADD', KEYS[k + 1], ARGV[i + 5], ARGV[i + 2])
       end
     end
   end
-  if action == 'E' then k = k + 3 end
+  if action == 'E' then k = k + 5 end
   out[#out + 1] = r
 end
 return out

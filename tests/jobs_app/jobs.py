@@ -158,6 +158,8 @@ async def unique_job(ctx: dict[str, Any], key: str, n: int) -> int:
 @job(unique=True, unique_for=timedelta(seconds=30))
 async def unique_window(ctx: dict[str, Any], key: str) -> None:
     await ctx["redis"].incr(key)
+
+
 @job
 async def mark(ctx: dict[str, Any], key: str, marker: str, seconds: float = 0.0) -> str:
     """Count runs under ``key``, remember ``marker`` and how many ran at once (``key:levels``): list
