@@ -8,7 +8,7 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest chaos bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,12 @@ pytest: $(VENV)/.test-installed
 	$(PY) -m pytest
 
 test: lint typecheck pytest
+
+# Fault tests on PostgreSQL (a database outage is staged there); REDIS_URL as for `make test`.
+CHAOS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/arq_django
+chaos: $(VENV)/.test-installed
+	mkdir -p .run
+	DATABASE_URL=$(CHAOS_DATABASE_URL) $(PY) -m pytest -m chaos tests/chaos
 
 bench: $(VENV)/.test-installed
 	$(PY) -m bench.run

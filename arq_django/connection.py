@@ -9,12 +9,15 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import ConnectionPool as AsyncConnectionPool
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import ExponentialBackoff
 
 from .conf import Config, get_config
 from .serializers import get_serializer
 
 _sync_clients: dict[tuple[str, float, float], redis.Redis] = {}
 _sync_lock = threading.Lock()
+WORKER_REDIS_RETRIES = 20
 # Keyed by loop: an asyncio pool's connections belong to the loop that opened them. A pool holds its
 # loop alive, so a weak mapping would never drop entries; closed loops are purged instead.
 _async_pools: dict[asyncio.AbstractEventLoop, dict[str, ArqRedis]] = {}
@@ -54,6 +57,10 @@ def redis_settings(config: Config | None = None) -> RedisSettings:
     config = config or get_config()
     settings = RedisSettings.from_dsn(config.redis_url)
     settings.conn_timeout = config.connect_timeout  # type: ignore[assignment]
+    # A worker rides out a Redis restart or failover (~15 s of retries with backoff) instead of
+    # crashing on its first failed command; arq itself retries only the initial connect.
+    settings.retry = AsyncRetry(ExponentialBackoff(cap=1.0, base=0.05), WORKER_REDIS_RETRIES)
+    settings.retry_on_error = [redis.ConnectionError, redis.TimeoutError]
     return settings
 
 
