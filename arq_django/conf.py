@@ -29,14 +29,26 @@ DEFAULTS: dict[str, Any] = {
     "KEEP_RESULT": 3600,
     "MAX_TRIES": 5,
     "POLL_DELAY": 0.5,
-    "HEALTH_CHECK_INTERVAL": 60,
+    "HEALTH_CHECK_INTERVAL": None,
     "JOB_COMPLETION_WAIT": 10,
     "EXPIRES_EXTRA": 86400,
     "SYNC_THREADS": None,
     "PRIORITY_STEP": 0.1,
     "LIST_SOURCES": [],
     "LIST_LEASE": 30,
+    # Health, heartbeats, operations API and metrics (see health/, heartbeat.py, views/).
+    "HEARTBEAT_INTERVAL": 5.0,
+    "HEALTH_TIMEOUT": 1.0,
+    "HEALTH_CHECKS": ["redis", "database", "workers", "backlog"],
+    "HEALTH_MIN_WORKERS": None,
+    "HEALTH_MAX_BACKLOG": None,
+    "HEALTH_MAX_BACKLOG_AGE": None,
+    "API_TOKENS": [],
+    "API_ENQUEUE_ALLOWED": [],
+    "METRICS_TOKENS": None,
 }
+
+HEALTH_CHECK_NAMES = ("redis", "database", "workers", "backlog")
 
 
 def _seconds(name: str, value: Any) -> float:
@@ -49,6 +61,13 @@ def _seconds(name: str, value: Any) -> float:
     if value < 0:
         raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] must not be negative, got {value!r}.")
     return float(value)
+
+
+def _positive_seconds(name: str, value: Any) -> float:
+    seconds = _seconds(name, value)
+    if seconds <= 0:
+        raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] must be more than 0 seconds, got {value!r}.")
+    return seconds
 
 
 def _positive_int(name: str, value: Any) -> int:
@@ -98,6 +117,24 @@ class Config:
     """Redis lists of ``{"type": ..., "data": {...}}`` messages the worker ingests as jobs."""
     list_lease: float = 30.0
     """Seconds a list ingester's claim outlives its last heartbeat; then others recover its messages."""
+    heartbeat_interval: float = 5.0
+    """Seconds between a worker's heartbeats; a heartbeat key expires after three intervals."""
+    health_timeout: float = 1.0
+    """The time budget of one health report: every check answers within it or fails."""
+    health_checks: tuple[str, ...] = HEALTH_CHECK_NAMES
+    """The checks a health report runs; each one must pass for status ``ok``."""
+    health_min_workers: dict[str, int] = field(default_factory=dict, hash=False)
+    """Live workers required per queue; ``"*"`` applies to every known queue not named."""
+    health_max_backlog: dict[str, int] = field(default_factory=dict, hash=False)
+    """Most due-but-waiting jobs allowed per queue (``"*"``: every queue; else no limit)."""
+    health_max_backlog_age: dict[str, float] = field(default_factory=dict, hash=False)
+    """Longest a due job may wait, per queue, in seconds (``"*"``: every queue; else no limit)."""
+    api_tokens: tuple[str, ...] = field(default=(), repr=False)
+    """Bearer tokens accepted by the JSON API (and the metrics endpoint unless it has its own)."""
+    api_enqueue_allowed: tuple[str, ...] = ()
+    """Job names the API may enqueue; nothing else can be enqueued over HTTP."""
+    metrics_tokens: tuple[str, ...] | None = field(default=None, repr=False)
+    """Bearer tokens for ``metrics``; ``None`` means the API's tokens and staff sessions."""
 
 
 def build_config(raw: Any) -> Config:
@@ -133,6 +170,13 @@ def build_config(raw: Any) -> Config:
         )
     max_jobs = _positive_int("MAX_JOBS", v["MAX_JOBS"])
     sync_threads = v["SYNC_THREADS"]
+    heartbeat_interval = _positive_seconds("HEARTBEAT_INTERVAL", v["HEARTBEAT_INTERVAL"])
+    # arq's `<queue>:health-check` key (read by `arq --check`) follows the heartbeat unless set.
+    health_check_interval = (
+        heartbeat_interval
+        if v["HEALTH_CHECK_INTERVAL"] is None
+        else _seconds("HEALTH_CHECK_INTERVAL", v["HEALTH_CHECK_INTERVAL"])
+    )
     return Config(
         redis_url=url,
         queue=queue,
@@ -146,7 +190,7 @@ def build_config(raw: Any) -> Config:
         keep_result=_seconds("KEEP_RESULT", v["KEEP_RESULT"]),
         max_tries=_positive_int("MAX_TRIES", v["MAX_TRIES"]),
         poll_delay=_seconds("POLL_DELAY", v["POLL_DELAY"]),
-        health_check_interval=_seconds("HEALTH_CHECK_INTERVAL", v["HEALTH_CHECK_INTERVAL"]),
+        health_check_interval=health_check_interval,
         job_completion_wait=_seconds("JOB_COMPLETION_WAIT", v["JOB_COMPLETION_WAIT"]),
         expires_extra=_seconds("EXPIRES_EXTRA", v["EXPIRES_EXTRA"]),
         sync_threads=max_jobs if sync_threads is None else _positive_int("SYNC_THREADS", sync_threads),
@@ -154,6 +198,8 @@ def build_config(raw: Any) -> Config:
         queues_listed=v["QUEUES"] is not None,
         list_sources=_str_list("LIST_SOURCES", v["LIST_SOURCES"]),
         list_lease=_lease(v["LIST_LEASE"]),
+        heartbeat_interval=heartbeat_interval,
+        **_health_options(v, queue),
     )
 
 
@@ -162,6 +208,47 @@ def _lease(value: Any) -> float:
     if lease < 1:
         raise ImproperlyConfigured(f"ARQ_DJANGO['LIST_LEASE'] must be at least 1 second, got {value!r}.")
     return lease
+
+
+def _per_queue(name: str, value: Any, convert: Any) -> dict[str, Any]:
+    """``None`` → ``{}``; one number → ``{"*": n}`` (every queue); a dict → the queues it names."""
+    if value is None:
+        return {}
+    if isinstance(value, dict):
+        if not all(isinstance(k, str) and k for k in value):
+            raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] keys must be queue names, got {value!r}.")
+        return {k: convert(name, v) for k, v in value.items()}
+    return {"*": convert(name, value)}
+
+
+def _count(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] must hold whole numbers >= 0, got {value!r}.")
+    return value
+
+
+def _health_options(v: dict[str, Any], queue: str) -> dict[str, Any]:
+    checks = _str_list("HEALTH_CHECKS", v["HEALTH_CHECKS"])
+    unknown = sorted(set(checks) - set(HEALTH_CHECK_NAMES))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"ARQ_DJANGO['HEALTH_CHECKS'] has unknown checks {unknown}; known: {list(HEALTH_CHECK_NAMES)}."
+        )
+    min_workers = v["HEALTH_MIN_WORKERS"]
+    metrics_tokens = v["METRICS_TOKENS"]
+    return {
+        "health_timeout": _positive_seconds("HEALTH_TIMEOUT", v["HEALTH_TIMEOUT"]),
+        "health_checks": checks,
+        # By default one live worker is required on the default queue.
+        "health_min_workers": (
+            {queue: 1} if min_workers is None else _per_queue("HEALTH_MIN_WORKERS", min_workers, _count)
+        ),
+        "health_max_backlog": _per_queue("HEALTH_MAX_BACKLOG", v["HEALTH_MAX_BACKLOG"], _count),
+        "health_max_backlog_age": _per_queue("HEALTH_MAX_BACKLOG_AGE", v["HEALTH_MAX_BACKLOG_AGE"], _seconds),
+        "api_tokens": _str_list("API_TOKENS", v["API_TOKENS"]),
+        "api_enqueue_allowed": _str_list("API_ENQUEUE_ALLOWED", v["API_ENQUEUE_ALLOWED"]),
+        "metrics_tokens": None if metrics_tokens is None else _str_list("METRICS_TOKENS", metrics_tokens),
+    }
 
 
 @functools.cache

@@ -93,4 +93,5 @@ def arq_django_settings(redis_url: str) -> dict[str, object]:
         "JOB_COMPLETION_WAIT": env.float("ARQ_JOB_COMPLETION_WAIT", default=10),
         "LIST_SOURCES": env.list("ARQ_LIST_SOURCES", default=[]),
         "LIST_LEASE": env.float("ARQ_LIST_LEASE", default=30),
+        "HEARTBEAT_INTERVAL": env.float("ARQ_HEARTBEAT_INTERVAL", default=5),
     }

@@ -74,3 +74,45 @@ def test_list_sources_and_lease():
     for bad in ({"LIST_SOURCES": "async_tasks"}, {"LIST_SOURCES": [""]}, {"LIST_LEASE": 0.5}):
         with pytest.raises(ImproperlyConfigured, match="LIST_"):
             build_config(bad)
+
+
+def test_health_and_api_settings():
+    config = build_config({"QUEUES": ["a", "b"], "API_TOKENS": ["t0ken-secret"], "HEARTBEAT_INTERVAL": 2})
+    assert config.heartbeat_interval == 2 and config.health_check_interval == 2  # arq's key follows
+    assert config.health_timeout == 1.0
+    assert config.health_checks == ("redis", "database", "workers", "backlog")
+    assert config.health_min_workers == {"arq:queue": 1}
+    assert config.health_max_backlog == {} and config.health_max_backlog_age == {}
+    assert "t0ken-secret" not in repr(config)
+    per_queue = build_config(
+        {
+            "QUEUES": ["a", "b"],
+            "HEALTH_MIN_WORKERS": 2,
+            "HEALTH_MAX_BACKLOG": {"a": 100},
+            "HEALTH_MAX_BACKLOG_AGE": timedelta(minutes=5),
+            "HEALTH_CHECK_INTERVAL": 30,
+        }
+    )
+    assert per_queue.health_min_workers == {"*": 2}  # every known queue
+    assert per_queue.health_max_backlog == {"a": 100}
+    assert per_queue.health_max_backlog_age == {"*": 300}
+    assert per_queue.health_check_interval == 30
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"HEALTH_CHECKS": ["redis", "disk"]}, "unknown checks .'disk'."),
+        ({"HEALTH_TIMEOUT": 0}, "HEALTH_TIMEOUT"),
+        ({"HEARTBEAT_INTERVAL": -1}, "HEARTBEAT_INTERVAL"),
+        ({"HEALTH_MIN_WORKERS": -1}, "HEALTH_MIN_WORKERS"),
+        ({"HEALTH_MAX_BACKLOG": {"q": "many"}}, "HEALTH_MAX_BACKLOG"),
+        ({"HEALTH_MAX_BACKLOG": {"": 1}}, "keys must be queue names"),
+        ({"API_TOKENS": "single-token"}, "API_TOKENS"),
+        ({"METRICS_TOKENS": [""]}, "METRICS_TOKENS"),
+        ({"API_ENQUEUE_ALLOWED": [1]}, "API_ENQUEUE_ALLOWED"),
+    ],
+)
+def test_bad_health_and_api_settings(raw, message):
+    with pytest.raises(ImproperlyConfigured, match=message):
+        build_config(raw)
