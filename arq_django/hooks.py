@@ -11,6 +11,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import connections
 
+from . import heartbeat
 from .conf import get_config
 from .db_hygiene import DbHygiene
 from .ingest import background as list_ingestion
@@ -38,6 +39,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         sender = ctx[SIGNALS_KEY] = SignalSender()
         worker.add_listener(sender)
     await list_ingestion.start(ctx)
+    await heartbeat.start(ctx)
     logger.info(
         "arq_django worker %s started on queue %s", ctx["worker_name"], getattr(worker, "queue_name", "?")
     )
@@ -49,6 +51,7 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
     if sender is not None:
         await sender.aclose()
         ctx["worker"].remove_listener(sender)
+    await heartbeat.stop(ctx)
     hygiene: DbHygiene | None = ctx.pop(HYGIENE_KEY, None)
     if hygiene is not None:
         await hygiene.stop()

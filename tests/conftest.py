@@ -154,3 +154,20 @@ def start_worker(worker_env: dict[str, str], tmp_path: Path) -> Iterator[Callabl
     yield start
     for worker in started:
         worker.stop()
+
+
+@pytest.fixture
+def thread_worker(redis_url: str) -> Iterator[Callable[..., object]]:
+    """Start in-process workers (``tests.inproc.ThreadWorker``); each is stopped after the test."""
+    from tests.inproc import ThreadWorker
+
+    started: list[ThreadWorker] = []
+
+    def start(queue: str | None = None, **overrides: object) -> ThreadWorker:
+        worker = ThreadWorker(queue, **overrides)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
