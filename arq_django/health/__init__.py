@@ -1,0 +1,63 @@
+"""Health: can this deployment take traffic and run jobs? Used by ``arq/health/`` and ``arq_health``.
+
+``ARQ_DJANGO["HEALTH_CHECKS"]`` names the checks to run (all must pass); the thresholds are
+``HEALTH_MIN_WORKERS``, ``HEALTH_MAX_BACKLOG`` and ``HEALTH_MAX_BACKLOG_AGE``; ``HEALTH_TIMEOUT`` is the
+budget of one report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from ..conf import Config, get_config
+from ..queues import known_queues
+from .checks import BacklogCheck, Check, CheckFailed, DatabaseCheck, RedisCheck, WorkersCheck
+from .runner import CheckResult, HealthReport, run_checks
+
+__all__ = ["Check", "CheckFailed", "CheckResult", "HealthReport", "build_checks", "health_report"]
+
+T = TypeVar("T", int, float)
+
+
+def per_queue(thresholds: dict[str, T], queues: list[str]) -> tuple[tuple[str, T], ...]:
+    """``(queue, threshold)`` for ``queues`` and any other queue named; ``"*"`` fills the unnamed."""
+    default = thresholds.get("*")
+    named: list[str] = [q for q in thresholds if q != "*"]
+    pairs = []
+    for q in dict.fromkeys([*queues, *named]):
+        value = thresholds.get(q, default)
+        if value is not None:
+            pairs.append((q, value))
+    return tuple(pairs)
+
+
+def build_checks(config: Config, queue: str | None = None) -> list[Check]:
+    """The configured checks for every known queue; with ``queue``, worker and backlog checks look at
+    that queue only (and require one live worker there unless ``HEALTH_MIN_WORKERS`` says otherwise)."""
+    url, timeout = config.redis_url, config.health_timeout
+    if queue is None:
+        queues = list(known_queues())
+        min_workers = per_queue(config.health_min_workers, queues)
+    else:
+        queues = [queue]
+        min_workers = ((queue, config.health_min_workers.get(queue, config.health_min_workers.get("*", 1))),)
+    factories: dict[str, Callable[[], Check]] = {
+        "redis": lambda: RedisCheck(url, timeout),
+        "database": lambda: DatabaseCheck(),
+        "workers": lambda: WorkersCheck(url, timeout, min_workers),
+        "backlog": lambda: BacklogCheck(
+            url,
+            timeout,
+            tuple(queues),
+            tuple((q, n) for q, n in per_queue(config.health_max_backlog, queues) if q in queues),
+            tuple((q, s) for q, s in per_queue(config.health_max_backlog_age, queues) if q in queues),
+        ),
+    }
+    return [factories[name]() for name in config.health_checks]
+
+
+def health_report(queue: str | None = None) -> HealthReport:
+    """Run the configured checks within ``HEALTH_TIMEOUT``; never raises for a failing dependency."""
+    config = get_config()
+    return run_checks(build_checks(config, queue), config.health_timeout)

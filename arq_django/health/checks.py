@@ -1,0 +1,133 @@
+"""The health checks: each a small frozen dataclass with one ``run()``.
+
+``run()`` returns the figures to show, or raises :class:`CheckFailed` with a message that names what is
+wrong without naming hosts, URLs or credentials. Every network call has its own timeout (the report's
+budget), so a hung server ends the check's thread soon after the report gave up on it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import redis
+from django.db import connections
+
+from ..heartbeat import read_workers, workers_per_queue
+from ..ops.queues import queue_depths
+
+
+class CheckFailed(Exception):
+    """A check ran and found a problem (as opposed to not answering in time)."""
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or {}
+
+
+class Check(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    def run(self) -> dict[str, Any]: ...
+
+
+_clients: dict[tuple[str, float], redis.Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def health_client(url: str, timeout: float) -> redis.Redis:
+    """A client whose connect and read timeouts are the health budget (not the longer enqueue ones)."""
+    key = (url, timeout)
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+            _clients[key] = client
+    return client
+
+
+@dataclass(frozen=True)
+class RedisCheck:
+    """Redis answers ``PING``."""
+
+    url: str = field(repr=False)
+    timeout: float
+    name: str = "redis"
+
+    def run(self) -> dict[str, Any]:
+        health_client(self.url, self.timeout).ping()
+        return {}
+
+
+@dataclass(frozen=True)
+class DatabaseCheck:
+    """The database answers ``SELECT 1`` on a connection of its own, closed afterwards."""
+
+    alias: str = "default"
+    name: str = "database"
+
+    def run(self) -> dict[str, Any]:
+        connection = connections[self.alias]  # this thread's own connection
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        finally:
+            connection.close()
+        return {}
+
+
+@dataclass(frozen=True)
+class WorkersCheck:
+    """Enough live workers (fresh heartbeats) serve each queue."""
+
+    url: str = field(repr=False)
+    timeout: float
+    min_workers: tuple[tuple[str, int], ...]
+    """``(queue, live workers required)``; every queue listed is reported."""
+    name: str = "workers"
+
+    def run(self) -> dict[str, Any]:
+        counts = workers_per_queue(read_workers(health_client(self.url, self.timeout)))
+        queues = {q: counts.get(q, 0) for q, _ in self.min_workers}
+        details = {"queues": queues}
+        short = [
+            f"{q!r} has {queues[q]} live workers, needs {n}" for q, n in self.min_workers if queues[q] < n
+        ]
+        if short:
+            raise CheckFailed("; ".join(short), details)
+        return details
+
+
+@dataclass(frozen=True)
+class BacklogCheck:
+    """No queue holds more waiting jobs, or has kept one waiting longer, than its threshold."""
+
+    url: str = field(repr=False)
+    timeout: float
+    queues: tuple[str, ...]
+    max_backlog: tuple[tuple[str, int], ...] = ()
+    max_age: tuple[tuple[str, float], ...] = ()
+    name: str = "backlog"
+
+    def run(self) -> dict[str, Any]:
+        depths = queue_depths(health_client(self.url, self.timeout), list(self.queues))
+        details = {
+            "queues": {d.queue: {"queued": d.queued, "oldest_age": d.as_dict()["oldest_age"]} for d in depths}
+        }
+        max_backlog, max_age = dict(self.max_backlog), dict(self.max_age)
+        problems = []
+        for d in depths:
+            limit = max_backlog.get(d.queue)
+            if limit is not None and d.queued > limit:
+                problems.append(f"{d.queue!r} has {d.queued} jobs waiting, more than {limit}")
+            age_limit = max_age.get(d.queue)
+            if age_limit is not None and d.oldest_age is not None and d.oldest_age > age_limit:
+                problems.append(
+                    f"{d.queue!r} has kept a job waiting {d.oldest_age:.1f} s, more than {age_limit} s"
+                )
+        if problems:
+            raise CheckFailed("; ".join(problems), details)
+        return details

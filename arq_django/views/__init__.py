@@ -1,0 +1,1 @@
+"""HTTP endpoints mounted by ``path("arq/", include("arq_django.urls"))``: health, JSON API, metrics."""

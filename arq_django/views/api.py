@@ -1,0 +1,189 @@
+"""The JSON API under ``arq/api/``: list and enqueue jobs, read and abort one, stats and workers.
+
+Every view needs a staff session or a bearer token from ``ARQ_DJANGO["API_TOKENS"]``; enqueueing is
+limited to the job names in ``API_ENQUEUE_ALLOWED``. Errors are ``{"error": "..."}`` with 400 (bad
+input), 401/403 (who you are), 404 (unknown job), 409 (conflict) or 503 (Redis unavailable).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import redis
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
+from django.utils import timezone
+
+from ..abort import abort
+from ..conf import get_config
+from ..connection import sync_client
+from ..exceptions import ArqDjangoError, EnqueueError
+from ..heartbeat import read_workers
+from ..ops import actions, jobs
+from ..ops.durations import parse_duration
+from ..ops.encoding import OpsJSONEncoder
+from ..ops.status import read_status
+from ..stats import read_function_stats
+from .auth import View, api_tokens, error, protected
+
+logger = logging.getLogger("arq_django.api")
+
+MAX_LIMIT = 500
+ENQUEUE_FIELDS = {"name", "args", "kwargs", "queue", "job_id", "defer"}
+
+
+class BadRequest(ValueError):
+    """The request's input is wrong; the message says how (shown to the caller with a 400)."""
+
+
+def respond(data: Any, status: int = 200) -> JsonResponse:
+    return JsonResponse(data, status=status, encoder=OpsJSONEncoder, safe=False)
+
+
+def _guarded(view: View) -> View:
+    """Turn bad input into 400 and an unreachable Redis into 503, never a 500 with a traceback."""
+
+    @functools.wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except BadRequest as e:
+            return error(400, str(e))
+        except (redis.RedisError, EnqueueError) as e:
+            logger.warning("API %s %s: Redis unavailable: %s", request.method, request.path, e)
+            return error(503, "the job queue is unavailable, try again")
+
+    return wrapped
+
+
+def api(*methods: str) -> Callable[[View], View]:
+    def decorator(view: View) -> View:
+        return protected(methods, api_tokens)(_guarded(view))
+
+    return decorator
+
+
+def _query_limit(request: HttpRequest) -> int:
+    raw = request.GET.get("limit", "50")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw!r}")
+    return int(raw)
+
+
+def _duration(name: str, value: Any) -> timedelta:
+    try:
+        return parse_duration(value)
+    except (ValueError, TypeError) as e:
+        raise BadRequest(f"{name}: {e}") from e
+
+
+@api("GET", "POST")
+def job_list(request: HttpRequest) -> HttpResponse:
+    """GET: jobs filtered by ``status``, ``function``, ``queue``, ``since`` (e.g. ``1h``), ``limit``.
+    POST: enqueue ``{"name", "args", "kwargs", "queue", "job_id", "defer"}``."""
+    if request.method == "POST":
+        return _enqueue(request)
+    status = request.GET.get("status") or None
+    if status is not None and status not in jobs.STATUSES:
+        raise BadRequest(f"unknown status {status!r}; use one of {', '.join(jobs.STATUSES)}")
+    since = request.GET.get("since")
+    found = jobs.list_jobs(
+        status=status,
+        function=request.GET.get("function") or None,
+        queue=request.GET.get("queue") or None,
+        since=timezone.now() - _duration("since", since) if since else None,
+        limit=_query_limit(request),
+    )
+    return respond({"jobs": [j.as_dict() for j in found]})
+
+
+def _body(request: HttpRequest) -> dict[str, Any]:
+    try:
+        body = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError) as e:
+        raise BadRequest(f"malformed JSON body: {e}") from e
+    if not isinstance(body, dict):
+        raise BadRequest('the body must be a JSON object like {"name": "email", "kwargs": {...}}')
+    unknown = sorted(set(body) - ENQUEUE_FIELDS)
+    if unknown:
+        raise BadRequest(f"unknown fields {unknown}; known fields are {sorted(ENQUEUE_FIELDS)}")
+    return body
+
+
+def _enqueue(request: HttpRequest) -> HttpResponse:
+    body = _body(request)
+    config = get_config()
+    name, args, kwargs = body.get("name"), body.get("args", []), body.get("kwargs", {})
+    queue, job_id, defer = body.get("queue"), body.get("job_id"), body.get("defer")
+    if not isinstance(name, str) or not name:
+        raise BadRequest('"name" must be the name of a job, e.g. "email"')
+    if name not in config.api_enqueue_allowed:
+        return error(
+            403, f"job {name!r} may not be enqueued over the API (ARQ_DJANGO['API_ENQUEUE_ALLOWED'])"
+        )
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        raise BadRequest(f'job {name!r}: "args" must be a JSON array and "kwargs" a JSON object')
+    if job_id is not None and (not isinstance(job_id, str) or not job_id or "/" in job_id):
+        raise BadRequest(f'job {name!r}: "job_id" must be a non-empty string without "/"')
+    try:
+        handle = actions.submit(
+            name,
+            args,
+            kwargs,
+            queue=queue,
+            job_id=job_id,
+            defer=None if defer is None else _duration("defer", defer),
+        )
+    except EnqueueError:
+        raise
+    except (ArqDjangoError, ValueError, TypeError) as e:
+        raise BadRequest(str(e)) from e
+    if handle is None:
+        return error(409, f"a job with id {job_id!r} already exists")
+    response = respond(
+        {"job_id": handle.job_id, "function": handle.function, "queue": handle.queue_name}, status=202
+    )
+    response["Location"] = reverse("arq_django:api-job", args=[handle.job_id])
+    return response
+
+
+@api("GET")
+def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
+    """A job's status, arguments, timings and result (or error)."""
+    found = jobs.get_job(job_id)
+    if found is None:
+        return error(404, f"job {job_id!r} not found: unknown, or its result has expired")
+    return respond(found.as_dict())
+
+
+@api("POST")
+def job_abort(request: HttpRequest, job_id: str) -> HttpResponse:
+    """Ask the workers to abort a waiting or running job (202); 409 once it has finished."""
+    if abort(job_id):
+        return respond({"job_id": job_id, "abort_requested": True}, status=202)
+    if jobs.get_job(job_id) is None:
+        return error(404, f"job {job_id!r} not found: unknown, or its result has expired")
+    return error(409, f"job {job_id!r} has already finished")
+
+
+@api("GET")
+def stats(request: HttpRequest) -> HttpResponse:
+    """Queue depths, live worker counts, last-hour outcomes and per-function totals."""
+    status = read_status()
+    queues = [q.depth.queue for q in status.queues]
+    functions = [
+        {"queue": s.queue, "function": s.function, "outcomes": s.outcomes, "duration_sum": s.duration_sum}
+        for s in read_function_stats(sync_client(), queues)
+    ]
+    return respond({"at": status.at, "queues": [q.as_dict() for q in status.queues], "functions": functions})
+
+
+@api("GET")
+def workers(request: HttpRequest) -> HttpResponse:
+    """Every live worker's last heartbeat."""
+    return respond({"workers": [w.as_dict() for w in read_workers(sync_client())]})
