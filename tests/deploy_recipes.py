@@ -26,13 +26,10 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
 
-PENDING_COMMANDS = {"arq_health": "arq_health lands with issue 5"}
+PENDING_COMMANDS: dict[str, str] = {}
 """Management commands the recipes name before they exist; only their absence is excused."""
 
-PENDING_URLS = {
-    "/arq/health/": "the health endpoints land with issue 5",
-    "/arq/health/live": "the health endpoints land with issue 5",
-}
+PENDING_URLS: dict[str, str] = {}
 """URL paths the probes use before they resolve; only their absence is excused."""
 
 EXTERNAL_PROGRAMS = frozenset(
