@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "JOB_COMPLETION_WAIT": 10,
     "EXPIRES_EXTRA": 86400,
     "SYNC_THREADS": None,
+    "LOG_JOBS": True,
 }
 
 
@@ -51,6 +52,12 @@ def _seconds(name: str, value: Any) -> float:
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] must be a whole number >= 1, got {value!r}.")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] must be True or False, got {value!r}.")
     return value
 
 
@@ -87,6 +94,8 @@ class Config:
     job_completion_wait: float
     expires_extra: float
     sync_threads: int
+    log_jobs: bool = True
+    """Log arq's start and end line for every job at INFO (errors and warnings are always logged)."""
 
 
 def build_config(raw: Any) -> Config:
@@ -139,6 +148,7 @@ def build_config(raw: Any) -> Config:
         job_completion_wait=_seconds("JOB_COMPLETION_WAIT", v["JOB_COMPLETION_WAIT"]),
         expires_extra=_seconds("EXPIRES_EXTRA", v["EXPIRES_EXTRA"]),
         sync_threads=max_jobs if sync_threads is None else _positive_int("SYNC_THREADS", sync_threads),
+        log_jobs=_bool("LOG_JOBS", v["LOG_JOBS"]),
     )
 
 
