@@ -3,7 +3,7 @@
 Each queue has a capped list, ``arq_django:wake:<queue>``. ``enqueue()``/``aenqueue()`` push a token in
 the same MULTI as the job (so a worker that pops it will see the job) and trim the list, so tokens never
 pile up beyond :data:`WAKE_CAP` when no worker runs. One LPUSH wakes one blocked worker; a burst wakes
-several, and a worker that finds a full batch claims again at once.
+several, and a worker whose claim came back full claims again as its slots free.
 
 The worker side, :class:`WakeListener`, holds one connection of its own and keeps a BLPOP in flight
 only while the worker has room for jobs. Its server timeout is coarse on purpose: Redis checks blocking
@@ -29,8 +29,9 @@ logger = logging.getLogger("arq_django.worker")
 WAKE_KEY_PREFIX = "arq_django:wake:"
 WAKE_CAP = 16
 """Most tokens a queue's wake list holds; each extra one only costs an idle worker one empty claim."""
-BLOCK_S = 5.0
-"""Server-side BLPOP timeout: how often an idle worker's listener re-issues its blocking read."""
+BLOCK_S = 5
+"""Server-side BLPOP timeout: how often an idle worker's listener re-issues its blocking read (whole
+seconds, which every Redis accepts; a client read timeout below 10 s makes it a fraction of that)."""
 _READ_GRACE_S = 5.0
 """Beyond ``BLOCK_S``, how long a BLPOP may stay unanswered before the connection is deemed dead."""
 _RETRY_S = 1.0
@@ -63,7 +64,7 @@ class WakeListener:
         self._on_wake = on_wake
         self._armed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.block_s = BLOCK_S
+        self.block_s: float = BLOCK_S
         socket_timeout: Any = redis.connection_pool.connection_kwargs.get("socket_timeout")
         if socket_timeout:
             # A blocking read must end before the client's own read timeout would cut it.

@@ -34,6 +34,9 @@ from .wake import WakeListener
 
 logger = logging.getLogger("arq.worker")
 
+REFILL_WAIT_S = 0.002
+"""Longest a freed slot waits for others before the worker claims for it while jobs are waiting."""
+
 
 class LoopWorker(arq.worker.Worker):
     """arq's ``Worker`` with arq_django's main loop; subclasses run claimed jobs in :meth:`run_claimed`."""
@@ -53,6 +56,8 @@ class LoopWorker(arq.worker.Worker):
         self._task_error: BaseException | None = None
         self._claimer: Claimer | None = None
         self._listener: WakeListener | None = None
+        self._refill_at = max(1, self.max_jobs // 2)
+        self._refill_timer: asyncio.TimerHandle | None = None
 
     async def run_claimed(self, job: ClaimedJob) -> None:
         """Run one job this worker has claimed."""
@@ -115,6 +120,9 @@ class LoopWorker(arq.worker.Worker):
         if want <= 0:
             return
         requested, self._poll_requested = self._poll_requested, False
+        if self._refill_timer is not None:
+            self._refill_timer.cancel()
+            self._refill_timer = None
         now_ms = timestamp_ms()
         due = self._next_due_ms is not None and self._next_due_ms <= now_ms
         if not (requested or due or self._backlog or tick or self.burst):
@@ -149,9 +157,18 @@ class LoopWorker(arq.worker.Worker):
             self._task_error = task.exception()
             self.request_poll()
         elif self._backlog or self.burst:
-            self.request_poll()
+            self._refill()
         elif was_full:
             self._nudge.set()  # room again: listen for wake-ups and honour the next due time
+
+    def _refill(self) -> None:
+        """Claim for free slots while jobs are waiting: at once when half the slots are free (or none
+        runs), else after :data:`REFILL_WAIT_S`, so that short jobs are claimed several at a time and a
+        slot freed by a long job still waits no more than that."""
+        if self.max_jobs - self.job_counter >= self._refill_at or not self.job_counter:
+            self.request_poll()
+        elif self._refill_timer is None:
+            self._refill_timer = self.loop.call_later(REFILL_WAIT_S, self.request_poll)
 
     def request_poll(self) -> None:
         """Claim on the next iteration (a wake token arrived, or this worker requeued a job)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import resource
 import sys
@@ -107,7 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         worker = build(args)
         start = time.perf_counter()
-        worker.run()  # until SIGTERM
+        # Until SIGTERM. arq's close() re-raises the cancellation of a job it stopped mid-finish.
+        with contextlib.suppress(asyncio.CancelledError):
+            worker.run()
         seconds = time.perf_counter() - start
     report = {
         "seconds": seconds,

@@ -198,6 +198,11 @@ def latency(kind: str, admin: redis.Redis, url: str, samples: int, rng: random.R
                 if int(index) != i:
                     raise WorkerFailed(f"{kind}: expected job {i} to start, got job {index}")
                 found.append((float(started) - sent) * 1000)
+            # Stop only once the last job has finished: arq's own shutdown fails on a job it cancels
+            # while that job writes its result.
+            deadline = time.monotonic() + 10
+            while admin.zcard(get_config().queue) and time.monotonic() < deadline:
+                time.sleep(0.01)
             worker.finish(timeout=60, stop=True)
         return found
     finally:

@@ -65,3 +65,9 @@ def test_bad_serializer_shows_in_checks(settings):
 
 def test_valid_settings_pass_checks():
     assert check_settings() == []
+
+
+def test_log_jobs_must_be_a_bool() -> None:
+    assert build_config({"LOG_JOBS": False}).log_jobs is False
+    with pytest.raises(ImproperlyConfigured, match="LOG_JOBS"):
+        build_config({"LOG_JOBS": "no"})
