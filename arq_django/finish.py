@@ -130,3 +130,22 @@ class Finisher:
                         done.set_result(None)
         finally:
             self._flusher = None
+
+
+async def wait_written(written: asyncio.Future[None]) -> None:
+    """Wait for a job's finish write, even through a cancellation (a worker shutting down cancels its
+    job tasks): the job has run, so its end is still recorded and reported, and the cancellation is
+    dropped. A failed write raises."""
+    cancelled = False
+    while not written.done():
+        try:
+            await asyncio.shield(written)
+        except asyncio.CancelledError:
+            if written.cancelled():
+                raise
+            cancelled = True
+    if cancelled:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+    written.result()

@@ -32,7 +32,7 @@ from arq.worker import JobExecutionFailed, Retry, RetryJob
 
 from .claim import ClaimedJob
 from .events import JobEnd, JobListener, JobStart, Outcome
-from .finish import Finish, Finisher
+from .finish import Finish, Finisher, wait_written
 from .hooks import worker_name
 from .worker_loop import LoopWorker
 
@@ -278,10 +278,16 @@ class Worker(LoopWorker):
             )
         if self.on_job_end:
             await self.on_job_end(ctx)
-        # Submitted at once, so the write happens even if this task is cancelled while it waits (arq
-        # shields its finish_job for the same reason).
-        await self._submit_finish(
-            job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score, keep_in_progress
+        await wait_written(
+            self._submit_finish(
+                job_id,
+                finish,
+                result_data,
+                result_timeout_s,
+                keep_result_forever,
+                incr_score,
+                keep_in_progress,
+            )
         )
         if not finish:
             self.request_poll()  # requeued (retry or shutdown): its new score may be due before our timers

@@ -18,7 +18,7 @@ from arq.constants import (
 )
 from arq.utils import to_ms
 
-from arq_django.finish import Finish, Finisher
+from arq_django.finish import Finish, Finisher, wait_written
 
 pytestmark = pytest.mark.integration
 QUEUE = "arq:queue"
@@ -127,3 +127,28 @@ async def test_a_failed_write_fails_its_batch_and_the_next_one_runs(pool: ArqRed
         await finisher.finish(Finish("a", True, b"r", 1000, None, None))
     await finisher.finish(Finish("a", True, b"r", 1000, None, None))
     assert await pool.zcard(QUEUE) == 0
+
+
+async def test_a_cancelled_job_still_waits_for_its_write() -> None:
+    """Shutdown cancels job tasks; one already writing its end finishes writing and is not cancelled."""
+    written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    task = asyncio.ensure_future(wait_written(written))
+    await asyncio.sleep(0)
+    task.cancel()
+    await asyncio.sleep(0)
+    assert not task.done()
+    written.set_result(None)
+    await task
+    assert not task.cancelled() and task.cancelling() == 0
+
+
+async def test_a_failed_or_cancelled_write_is_raised() -> None:
+    loop = asyncio.get_running_loop()
+    failed: asyncio.Future[None] = loop.create_future()
+    failed.set_exception(RuntimeError("redis went away"))
+    with pytest.raises(RuntimeError):
+        await wait_written(failed)
+    dropped: asyncio.Future[None] = loop.create_future()
+    dropped.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await wait_written(dropped)
