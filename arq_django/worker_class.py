@@ -7,7 +7,8 @@ What it adds to ``arq.worker.Worker``:
   including the paths arq ends without calling ``on_job_end`` (expired, undecodable, unknown function,
   aborted before start, too many tries), to :mod:`arq_django.events` listeners;
 - the main loop of :mod:`arq_django.worker_loop`: batch claims and wake-ups instead of sleeping
-  ``poll_delay``. Jobs claimed in a batch arrive at :meth:`Worker.run_claimed` already read.
+  ``poll_delay``. Jobs claimed in a batch arrive at :meth:`Worker.run_claimed` already read;
+- arq's ``finish_job`` writes, batched across the jobs that end together (:mod:`arq_django.finish`).
 
 arq's CLI always instantiates ``arq.worker.Worker``. :func:`install` teaches arq's ``create_worker`` to
 honour a ``worker_class`` attribute on a settings class, so ``arq arq_django.worker.WorkerSettings``

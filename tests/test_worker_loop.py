@@ -20,6 +20,7 @@ import pytest
 import redis
 from arq import cron
 from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.jobs import Job
 from arq.worker import func
 
 from arq_django import JobFailed, aenqueue, enqueue
@@ -193,6 +194,19 @@ async def test_a_retry_runs_at_its_time_not_at_the_next_poll(redis_url: str) -> 
         assert handle is not None
         with pytest.raises(JobFailed, match="max 2 retries exceeded"):
             await handle.aresult(timeout=3)
+
+
+async def test_a_running_job_can_be_aborted(
+    redis_url: str, redis_client: redis.Redis, producer: ArqRedis
+) -> None:
+    worker = create_worker(handle_signals=False, poll_delay=0.1, allow_abort_jobs=True)
+    async with serving(worker):
+        handle = await aenqueue("count", "aborted", 30)
+        assert handle is not None
+        await wait_for_async(lambda: _value(redis_client.exists(f"arq:in-progress:{handle.job_id}")))
+        job = Job(handle.job_id, producer, QUEUE, JSON.loads)
+        assert await job.abort(timeout=10) is True
+    assert redis_client.get("aborted") is None  # it never got past its sleep
 
 
 async def tick(ctx: dict[str, Any]) -> None:
