@@ -46,6 +46,7 @@ DEFAULTS: dict[str, Any] = {
     "API_TOKENS": [],
     "API_ENQUEUE_ALLOWED": [],
     "METRICS_TOKENS": None,
+    "LOG_JOBS": True,
 }
 
 HEALTH_CHECK_NAMES = ("redis", "database", "workers", "backlog")
@@ -73,6 +74,12 @@ def _positive_seconds(name: str, value: Any) -> float:
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] must be a whole number >= 1, got {value!r}.")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] must be True or False, got {value!r}.")
     return value
 
 
@@ -135,6 +142,8 @@ class Config:
     """Job names the API may enqueue; nothing else can be enqueued over HTTP."""
     metrics_tokens: tuple[str, ...] | None = field(default=None, repr=False)
     """Bearer tokens for ``metrics``; ``None`` means the API's tokens and staff sessions."""
+    log_jobs: bool = True
+    """Log arq's start and end line for every job at INFO (errors and warnings are always logged)."""
 
 
 def build_config(raw: Any) -> Config:
@@ -200,6 +209,7 @@ def build_config(raw: Any) -> Config:
         list_lease=_lease(v["LIST_LEASE"]),
         heartbeat_interval=heartbeat_interval,
         **_health_options(v, queue),
+        log_jobs=_bool("LOG_JOBS", v["LOG_JOBS"]),
     )
 
 

@@ -1,9 +1,10 @@
 """``enqueue()`` and ``aenqueue()``: write the same keys with the same commands as arq's ``enqueue_job``.
 
 The sync path uses one pooled redis-py client and never starts an event loop. A generated id cannot
-collide, so that path is a single round trip (MULTI, PSETEX job, ZADD queue, EXEC); a caller-chosen
-``_job_id`` (or a unique job's derived id) adds arq's WATCH / EXISTS guard so a second enqueue with the
-same id returns ``None``. ``_on_commit=True`` / :func:`enqueue_on_commit` defer the write to
+collide, so that path is a single round trip (MULTI, PSETEX job, ZADD queue, LPUSH + LTRIM wake signal,
+EXEC); a caller-chosen ``_job_id`` (or a unique job's derived id) adds arq's WATCH / EXISTS guard so a
+second enqueue with the same id returns ``None``. The wake signal (:mod:`arq_django.wake`) lets an idle
+worker start the job at once. ``_on_commit=True`` / :func:`enqueue_on_commit` defer the write to
 ``transaction.on_commit``.
 """
 
@@ -24,6 +25,7 @@ from .connection import async_pool, redact_url, sync_client
 from .exceptions import EnqueueError
 from .handle import JobHandle
 from .plan import Duration, JobPlan, plan_job
+from .wake import queue_wake
 
 logger = logging.getLogger("arq_django.enqueue")
 
@@ -31,6 +33,7 @@ logger = logging.getLogger("arq_django.enqueue")
 def _queue_commands(pipe: Pipeline | AsyncPipeline, plan: JobPlan) -> None:
     pipe.psetex(plan.job_key, plan.expires_ms, plan.payload)
     pipe.zadd(plan.queue_name, {plan.job_id: plan.score})
+    queue_wake(pipe, plan.queue_name)
 
 
 def _enqueue_error(plan: JobPlan, e: Exception) -> EnqueueError:

@@ -5,7 +5,10 @@ What it adds to ``arq.worker.Worker``:
 - ``ctx['worker']`` refers to the worker, for hooks and background tasks;
 - a ``run_job`` of our own (arq's logic, split into steps) that reports every job's start and end,
   including the paths arq ends without calling ``on_job_end`` (expired, undecodable, unknown function,
-  aborted before start, too many tries), to :mod:`arq_django.events` listeners.
+  aborted before start, too many tries), to :mod:`arq_django.events` listeners;
+- the main loop of :mod:`arq_django.worker_loop`: batch claims and wake-ups instead of sleeping
+  ``poll_delay``. Jobs claimed in a batch arrive at :meth:`Worker.run_claimed` already read;
+- arq's ``finish_job`` writes, batched across the jobs that end together (:mod:`arq_django.finish`).
 
 arq's CLI always instantiates ``arq.worker.Worker``. :func:`install` teaches arq's ``create_worker`` to
 honour a ``worker_class`` attribute on a settings class, so ``arq arq_django.worker.WorkerSettings``
@@ -25,11 +28,14 @@ import arq.worker
 from arq.constants import abort_jobs_ss, job_key_prefix, keep_cronjob_progress, retry_key_prefix
 from arq.cron import CronJob
 from arq.jobs import SerializationError, deserialize_job_raw, serialize_result
-from arq.utils import args_to_string, ms_to_datetime, timestamp_ms, truncate
+from arq.utils import args_to_string, ms_to_datetime, timestamp_ms, to_ms, truncate
 from arq.worker import JobExecutionFailed, Retry, RetryJob
 
+from .claim import ClaimedJob
 from .events import JobEnd, JobListener, JobStart, Outcome
+from .finish import Finish, Finisher, wait_written
 from .hooks import worker_name
+from .worker_loop import LoopWorker
 
 logger = logging.getLogger("arq.worker")
 _NO_RESULT = object()
@@ -41,14 +47,17 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-class Worker(arq.worker.Worker):
-    """arq's worker with job events and ``ctx['worker']``."""
+class Worker(LoopWorker):
+    """arq's worker with job events, ``ctx['worker']`` and arq_django's fast main loop."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, log_jobs: bool = True, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.log_jobs = log_jobs
+        """Log arq's start and end line for every job (``ARQ_DJANGO['LOG_JOBS']``)."""
         self.ctx["worker"] = self
         self.name = worker_name()
         self.listeners: list[JobListener] = []
+        self._finisher: Finisher | None = None
 
     def add_listener(self, listener: JobListener) -> None:
         self.listeners.append(listener)
@@ -66,8 +75,7 @@ class Worker(arq.worker.Worker):
 
     # -- one job ----------------------------------------------------------------------------------
     async def run_job(self, job_id: str, score: int) -> None:
-        """Run one claimed job: arq's ``Worker.run_job`` with events at every exit."""
-        start_ms = timestamp_ms()
+        """Run a job claimed the arq way (in-progress key set): read it, then :meth:`run_claimed` it."""
         async with self.pool.pipeline(transaction=True) as pipe:
             pipe.get(job_key_prefix + job_id)
             pipe.incr(retry_key_prefix + job_id)
@@ -78,7 +86,12 @@ class Worker(arq.worker.Worker):
             else:
                 raw, job_try, _ = await pipe.execute()
                 abort_job = False
+        await self.run_claimed(ClaimedJob(job_id, score, raw, job_try, bool(abort_job)))
 
+    async def run_claimed(self, job: ClaimedJob) -> None:
+        """Run one claimed job: arq's ``Worker.run_job`` with events at every exit."""
+        start_ms = timestamp_ms()
+        job_id, score, raw, job_try, abort_job = job.job_id, job.score, job.raw, job.job_try, job.aborted
         early = _EarlyFailure(self, job_id, job_try, start_ms)
         if not raw:
             logger.warning("job %s expired", job_id)
@@ -178,16 +191,23 @@ class Worker(arq.worker.Worker):
         error = tb = ""
         exception: BaseException | None = None
         retry_at_ms: int | None = None
-        extra = f" try={job_try}" if job_try > 1 else ""
-        if (start_ms - score) > 1200:
-            extra += f" delayed={(start_ms - score) / 1000:0.2f}s"
-        logger.info(
-            "%6.2fs → %s(%s)%s", (start_ms - enqueue_time_ms) / 1000, ref, args_to_string(args, kwargs), extra
-        )
+        log_job = self.log_jobs and logger.isEnabledFor(logging.INFO)
+        if log_job:  # arq's two lines per job; building them is skipped when nobody reads them
+            extra = f" try={job_try}" if job_try > 1 else ""
+            if (start_ms - score) > 1200:
+                extra += f" delayed={(start_ms - score) / 1000:0.2f}s"
+            logger.info(
+                "%6.2fs → %s(%s)%s",
+                (start_ms - enqueue_time_ms) / 1000,
+                ref,
+                args_to_string(args, kwargs),
+                extra,
+            )
         try:
             self.job_tasks[job_id] = task = self.loop.create_task(function.coroutine(ctx, *args, **kwargs))
             try:
-                result = await asyncio.wait_for(task, timeout_s)
+                async with asyncio.timeout(timeout_s):
+                    result = await task
             finally:
                 del self.job_tasks[job_id]
         except (Exception, asyncio.CancelledError) as e:
@@ -222,7 +242,7 @@ class Worker(arq.worker.Worker):
             else:
                 failure: BaseException = e
                 if isinstance(e, TimeoutError) and task.cancelled():
-                    # wait_for's own timeout (the handler did not raise it): say what happened.
+                    # the timeout's own (the handler did not raise it): say what happened.
                     failure = exception = TimeoutError(f"timed out after {timeout_s:g} s")
                     error = describe(failure)
                 logger.exception("%6.2fs ! %s failed, %s", t, ref, error)
@@ -233,8 +253,9 @@ class Worker(arq.worker.Worker):
         else:
             success = True
             finished_ms = timestamp_ms()
-            result_str = "" if result is None or not self.log_results else truncate(repr(result))
-            logger.info("%6.2fs ← %s ● %s", (finished_ms - start_ms) / 1000, ref, result_str)
+            if log_job:
+                result_str = "" if result is None or not self.log_results else truncate(repr(result))
+                logger.info("%6.2fs ← %s ● %s", (finished_ms - start_ms) / 1000, ref, result_str)
             finish = True
             self.jobs_complete += 1
             outcome = Outcome.COMPLETE
@@ -262,8 +283,8 @@ class Worker(arq.worker.Worker):
             )
         if self.on_job_end:
             await self.on_job_end(ctx)
-        await asyncio.shield(
-            self.finish_job(
+        await wait_written(
+            self._submit_finish(
                 job_id,
                 finish,
                 result_data,
@@ -273,6 +294,8 @@ class Worker(arq.worker.Worker):
                 keep_in_progress,
             )
         )
+        if not finish:
+            self.request_poll()  # requeued (retry or shutdown): its new score may be due before our timers
         self._emit(
             "job_ended",
             JobEnd(
@@ -297,6 +320,44 @@ class Worker(arq.worker.Worker):
         )
         if self.after_job_end:
             await self.after_job_end(ctx)
+
+    async def finish_job(
+        self,
+        job_id: str,
+        finish: bool,
+        result_data: bytes | None,
+        result_timeout_s: float | None,
+        keep_result_forever: bool,
+        incr_score: int | None,
+        keep_in_progress: float | None,
+    ) -> None:
+        """arq's ``finish_job`` writes, batched with the other jobs ending now (:mod:`arq_django.finish`)."""
+        await self._submit_finish(
+            job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score, keep_in_progress
+        )
+
+    def _submit_finish(
+        self,
+        job_id: str,
+        finish: bool,
+        result_data: bytes | None,
+        result_timeout_s: float | None,
+        keep_result_forever: bool,
+        incr_score: int | None,
+        keep_in_progress: float | None,
+    ) -> asyncio.Future[None]:
+        if self._finisher is None or self._finisher.pool is not self.pool:
+            self._finisher = Finisher(self.pool, self.queue_name)
+        return self._finisher.submit(
+            Finish(
+                job_id=job_id,
+                finish=finish,
+                result=result_data,
+                result_ttl_ms=None if keep_result_forever else to_ms(result_timeout_s),
+                incr_score_ms=incr_score,
+                keep_in_progress_ms=to_ms(keep_in_progress),
+            )
+        )
 
 
 class _EarlyFailure:

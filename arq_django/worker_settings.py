@@ -78,6 +78,7 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         "health_check_interval": config.health_check_interval,
         "job_completion_wait": config.job_completion_wait,
         "expires_extra_ms": round(config.expires_extra * 1000),
+        "log_jobs": config.log_jobs,
     }
     options.update(overrides)
     return options

@@ -1,16 +1,15 @@
-"""The benchmark's job, registered with arq_django and handed as-is to the raw arq worker."""
+"""The benchmark's jobs, registered with arq_django; ``bench.handlers`` holds the functions themselves."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from arq_django import job
 
-COUNTER_KEY = "bench:count"
-"""Incremented once per run, so a drain can prove every job ran exactly once."""
+from .handlers import COUNTER_KEY, STARTS_KEY, bench_noop, bench_stamp
 
+NOOP = "bench_noop"
+STAMP = "bench_stamp"
 
-@job("bench_noop")
-async def bench_noop(ctx: dict[str, Any], i: int) -> None:
-    """Do one Redis round trip (INCR) so a drained job does real work; ``i`` keeps payloads distinct."""
-    await ctx["redis"].incr(COUNTER_KEY)
+job(NOOP)(bench_noop)
+job(STAMP)(bench_stamp)
+
+__all__ = ["COUNTER_KEY", "NOOP", "STAMP", "STARTS_KEY", "bench_noop", "bench_stamp"]

@@ -1,6 +1,7 @@
-"""Benchmark arq_django against raw arq on a real Redis: enqueue throughput and burst-worker drain time.
+"""Benchmark arq_django against raw arq on a real Redis: enqueue throughput, then the workers (drain rate,
+enqueue → start latency, idle Redis commands, peak RSS; see ``bench.workers``).
 
-Run from the repository root: ``.venv/bin/python -m bench.run [--jobs N] [--only enqueue|drain]``.
+Run from the repository root: ``.venv/bin/python -m bench.run [--jobs N] [--only enqueue|workers]``.
 Everything happens in the bench's own Redis database (``--db``, default 14), which is FLUSHDB-ed before
 and after every measurement; other databases are never touched.
 """
@@ -15,25 +16,23 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
-from typing import cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import django
 import redis
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
-from arq.worker import Worker, func
 from asgiref.sync import async_to_sync
 
 from arq_django import aenqueue, enqueue
-from arq_django import worker_settings as arq_django_worker
 from arq_django.conf import get_config
 from arq_django.connection import aclose_pools, redact_url
 from arq_django.serializers import Serializer, get_serializer
 
-from .jobs import COUNTER_KEY, bench_noop
+from . import workers
+from .jobs import NOOP
 
-JOB = "bench_noop"
+JOB = NOOP
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DB = 14
 DEFAULT_JOBS = 5000
@@ -68,8 +67,6 @@ class Bench:
     jobs: int
     queue: str
     serializer: Serializer
-    poll_delay: float
-    """Both drain workers poll with this delay."""
     admin: redis.Redis = field(repr=False)
     """A client of its own for FLUSHDB and checks, so they never go through the code being measured."""
 
@@ -119,11 +116,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help=f"the Redis database the bench owns and FLUSHDBs (default {DEFAULT_DB})",
     )
     parser.add_argument("--jobs", type=at_least(1), default=DEFAULT_JOBS, help="jobs per measurement")
-    parser.add_argument("--only", choices=("enqueue", "drain"), help="run one phase only")
+    parser.add_argument("--only", choices=("enqueue", "workers"), help="run one phase only")
     parser.add_argument(
-        "--poll-delay",
-        type=float,
-        help="drain with this poll_delay for both workers instead of ARQ_DJANGO's (0 shows per-job cost)",
+        "--repeat",
+        type=at_least(1),
+        default=3,
+        help="drains of the arq_django and tuned arq workers; the best counts (default 3)",
+    )
+    parser.add_argument(
+        "--latency-jobs", type=at_least(1), default=50, help="single jobs timed per worker (default 50)"
+    )
+    parser.add_argument(
+        "--idle-seconds", type=float, default=5.0, help="how long idle commands are counted (default 5)"
     )
     return parser.parse_args(argv)
 
@@ -155,7 +159,7 @@ def setup_django(url: str) -> None:
         )
 
 
-def prepare(url: str, jobs: int, poll_delay: float | None = None) -> Bench:
+def prepare(url: str, jobs: int) -> Bench:
     setup_django(url)
     config = get_config()
     admin = redis.Redis.from_url(url)
@@ -163,7 +167,7 @@ def prepare(url: str, jobs: int, poll_delay: float | None = None) -> Bench:
         admin.ping()
     except redis.RedisError as e:
         raise BenchFailed(f"cannot reach Redis at {redact_url(url)}: {type(e).__name__}: {e}") from e
-    ours = ("arq:", "bench:", config.queue)
+    ours = ("arq:", "arq_django:", "bench:", config.queue)
     for key in admin.scan_iter(count=1000):
         name = key.decode(errors="replace")
         if not name.startswith(ours):
@@ -176,7 +180,6 @@ def prepare(url: str, jobs: int, poll_delay: float | None = None) -> Bench:
         jobs=jobs,
         queue=config.queue,
         serializer=get_serializer(),
-        poll_delay=config.poll_delay if poll_delay is None else poll_delay,
         admin=admin,
     )
 
@@ -276,85 +279,12 @@ def enqueue_phase(bench: Bench) -> dict[str, Measurement]:
     return results
 
 
-# -- drain ------------------------------------------------------------------------------------------
-
-
-def arq_django_worker_for(bench: Bench) -> Worker:
-    return arq_django_worker.create_worker(burst=True, handle_signals=False, poll_delay=bench.poll_delay)
-
-
-def raw_worker_for(bench: Bench) -> Worker:
-    config = get_config()
-    return Worker(
-        functions=[func(bench_noop, name=JOB)],
-        queue_name=bench.queue,
-        redis_settings=RedisSettings.from_dsn(bench.url),
-        burst=True,
-        handle_signals=False,
-        job_serializer=bench.serializer.dumps,
-        job_deserializer=bench.serializer.loads,
-        max_jobs=config.max_jobs,
-        poll_delay=bench.poll_delay,
-        keep_result=config.keep_result,
-        job_timeout=config.job_timeout,
-        max_tries=config.max_tries,
-    )
-
-
-async def _drain(bench: Bench, make_worker: Callable[[Bench], Worker]) -> tuple[float, Worker]:
-    worker = make_worker(bench)  # inside the loop: arq's Worker binds the running loop when created
-    try:
-        start = time.perf_counter()
-        await worker.async_run()
-        return time.perf_counter() - start, worker
-    finally:
-        await worker.close()
-
-
-def measure_drain(bench: Bench, label: str, make_worker: Callable[[Bench], Worker]) -> Measurement:
-    n = bench.jobs
-    bench.flush()
-    try:
-        for i in range(n):
-            enqueue(JOB, i)
-        bench.expect_queued(f"{label} before draining", n)
-        seconds, worker = asyncio.run(_drain(bench, make_worker))
-        if worker.jobs_complete != n or worker.jobs_failed or worker.jobs_retried:
-            raise BenchFailed(
-                f"{label}: {worker.jobs_complete} jobs complete, {worker.jobs_failed} failed, "
-                f"{worker.jobs_retried} retried; expected {n} complete."
-            )
-        ran = int(cast(bytes | None, bench.admin.get(COUNTER_KEY)) or 0)
-        if ran != n:
-            raise BenchFailed(
-                f"{label}: {COUNTER_KEY!r} is {ran}, expected {n}: jobs ran twice or not at all."
-            )
-        bench.expect_queued(f"{label} after draining", 0)
-    finally:
-        bench.flush()
-    # arq reads at most queue_read_limit ids per poll, then sleeps out poll_delay: that caps any drain.
-    note = ""
-    if worker.poll_delay_s:
-        note = f"arq's poll ceiling: {worker.queue_read_limit / worker.poll_delay_s:.0f} jobs/s"
-    return Measurement(label, n, seconds, note=note)
-
-
-def drain_phase(bench: Bench) -> dict[str, Measurement]:
-    results = {
-        "django_worker": measure_drain(bench, "arq_django worker", arq_django_worker_for),
-        "raw_worker": measure_drain(bench, "raw arq worker", raw_worker_for),
-    }
-    report("DRAIN (burst worker, pre-queued jobs)", list(results.values()))
-    return results
-
-
 # -- report -----------------------------------------------------------------------------------------
 
 RATIOS = [
     ("enqueue() / raw arq", "enqueue", "raw"),
     ("enqueue() / async_to_sync", "enqueue", "async_to_sync"),
     ("aenqueue() / raw arq", "aenqueue", "raw"),
-    ("drain arq_django / raw arq", "django_worker", "raw_worker"),
 ]
 
 
@@ -368,40 +298,52 @@ def report(title: str, rows: list[Measurement]) -> None:
     print(flush=True)
 
 
-def report_ratios(results: dict[str, Measurement]) -> None:
+def report_ratios(results: dict[str, Measurement], figures: dict[str, workers.Figures] | None) -> bool:
+    """Print the RATIOS block; ``False`` when a worker target is missed."""
     print("RATIOS")
     for label, first, second in RATIOS:
         if first in results and second in results:
-            print(f"  {label:32} {results[first].rate / results[second].rate:.2f}")
+            print(f"  {label:38} {results[first].rate / results[second].rate:8.2f}")
+    if figures is None:
+        return True
+    met = True
+    for label, value, target, ok in workers.targets(figures):
+        print(f"  {label:38} {value:8.2f}   target {target:6} {'met' if ok else 'MISSED'}")
+        met &= ok
+    print("  drain with the result mirror on / off       n/a   (no mirror in this build)")
+    return met
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     url = with_db(args.redis_url, args.db)
     try:
-        bench = prepare(url, args.jobs, args.poll_delay)
+        bench = prepare(url, args.jobs)
         config = get_config()
         print(
             f"arq_django bench: {bench.jobs} jobs, Redis {redact_url(url)}, "
             f"serializer {bench.serializer.name!r}"
         )
         print(
-            f"max_jobs={config.max_jobs}, poll_delay={bench.poll_delay}s, keep_result={config.keep_result}s"
+            f"max_jobs={config.max_jobs}, poll_delay={config.poll_delay}s, keep_result={config.keep_result}s"
         )
         print(f"arq {version('arq')}, Django {django.get_version()}, Python {sys.version.split()[0]}\n")
         results: dict[str, Measurement] = {}
+        figures: dict[str, workers.Figures] | None = None
         started = time.perf_counter()
         if args.only in (None, "enqueue"):
             results |= enqueue_phase(bench)
-        if args.only in (None, "drain"):
-            results |= drain_phase(bench)
-    except BenchFailed as e:
+        if args.only in (None, "workers"):
+            figures = workers.run_phases(
+                url, bench.admin, bench.jobs, args.repeat, args.latency_jobs, args.idle_seconds
+            )
+            workers.report(figures, bench.jobs, args.latency_jobs, args.idle_seconds)
+    except (BenchFailed, workers.WorkerFailed) as e:
         print(f"FAILED: {e}", file=sys.stderr)
         return 1
     print(f"total {time.perf_counter() - started:.1f}s")
-    print("ratios are jobs/s over jobs/s: above 1 means the first is faster\n")
-    report_ratios(results)
-    return 0
+    print("enqueue ratios are jobs/s over jobs/s: above 1 means the first is faster\n")
+    return 0 if report_ratios(results, figures) else 2
 
 
 if __name__ == "__main__":

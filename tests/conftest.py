@@ -3,12 +3,13 @@ and real worker processes."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -171,3 +172,18 @@ def thread_worker(redis_url: str) -> Iterator[Callable[..., object]]:
     yield start
     for worker in started:
         worker.stop()
+
+
+async def wait_for_async(
+    predicate: Callable[[], Awaitable[object]], timeout: float = 20.0, interval: float = 0.02
+) -> object:
+    """:func:`wait_for` for async tests: awaits ``predicate`` and sleeps without blocking the loop, so
+    in-process workers keep running while the test waits."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s: {predicate}")
+        await asyncio.sleep(interval)

@@ -116,3 +116,9 @@ def test_health_and_api_settings():
 def test_bad_health_and_api_settings(raw, message):
     with pytest.raises(ImproperlyConfigured, match=message):
         build_config(raw)
+
+
+def test_log_jobs_must_be_a_bool() -> None:
+    assert build_config({"LOG_JOBS": False}).log_jobs is False
+    with pytest.raises(ImproperlyConfigured, match="LOG_JOBS"):
+        build_config({"LOG_JOBS": "no"})

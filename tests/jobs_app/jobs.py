@@ -172,3 +172,19 @@ async def mark(ctx: dict[str, Any], key: str, marker: str, seconds: float = 0.0)
     await r.incr(key)
     await r.sadd(f"{key}:markers", marker)
     return marker
+
+
+@job
+async def stamp(ctx: dict[str, Any], key: str) -> None:
+    """Record when this run started (epoch seconds) next to when it was due (its score, ms)."""
+    started = time.time()
+    await ctx["redis"].hset(key, ctx["job_id"], f"{started:.6f} {ctx['score']}")
+
+
+@job
+async def concurrent(ctx: dict[str, Any], key: str, seconds: float) -> None:
+    """Push how many of these run at once (counting itself), then hold its slot for ``seconds``."""
+    running = await ctx["redis"].incr(f"{key}:running")
+    await ctx["redis"].rpush(key, running)
+    await asyncio.sleep(seconds)
+    await ctx["redis"].decr(f"{key}:running")

@@ -1,0 +1,129 @@
+"""Claim ready jobs in one round trip, keeping arq's in-progress key protocol.
+
+arq claims each ready job with its own WATCH / EXISTS / ZSCORE / MULTI / PSETEX / EXEC round trips and
+then fetches it with a second pipeline (GET job, INCR retry counter, EXPIRE, ZREM abort). The Lua
+script below does both for a whole batch: for every ready id, in score order, whose in-progress key does
+not exist it sets that key (PSETEX, as arq does) and reads what ``run_job`` needs. A script runs
+atomically, so the existence check and the PSETEX cannot be split by another client: an arq_django
+worker and a plain arq worker on the same queue never both start a job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Template
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from redis.commands.core import AsyncScript
+
+RETRY_KEY_TTL_S = 88400
+"""arq's TTL for the ``arq:retry:<id>`` try counter."""
+
+# KEYS: queue. ARGV: now_ms, want, read_limit, in_progress_ms, "1" to look up aborts.
+# Returns {zcard, next_due_ms or false, id, score, job record or false, try, aborted, id, score, ...}.
+_CLAIM_LUA = Template("""
+local queue = KEYS[1]
+local want = tonumber(ARGV[2])
+local ids = redis.call('ZRANGEBYSCORE', queue, '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[3])
+local out = {0, false}
+local claimed = 0
+for i = 1, #ids, 2 do
+  if claimed >= want then break end
+  local id = ids[i]
+  local in_progress = '$in_progress' .. id
+  if redis.call('EXISTS', in_progress) == 0 then
+    redis.call('PSETEX', in_progress, ARGV[4], '1')
+    local retry = '$retry' .. id
+    local job_try = redis.call('INCR', retry)
+    redis.call('EXPIRE', retry, $retry_ttl)
+    local aborted = 0
+    if ARGV[5] == '1' then aborted = redis.call('ZREM', '$abort', id) end
+    out[#out + 1] = id
+    out[#out + 1] = ids[i + 1]
+    out[#out + 1] = redis.call('GET', '$job' .. id)
+    out[#out + 1] = job_try
+    out[#out + 1] = aborted
+    claimed = claimed + 1
+  end
+end
+out[1] = redis.call('ZCARD', queue)
+if claimed < want then
+  local later = redis.call('ZRANGEBYSCORE', queue, '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if #later > 0 then out[2] = later[2] end
+end
+return out
+""").substitute(
+    in_progress=in_progress_key_prefix,
+    retry=retry_key_prefix,
+    retry_ttl=RETRY_KEY_TTL_S,
+    abort=abort_jobs_ss,
+    job=job_key_prefix,
+)
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """A job this worker now owns (its in-progress key is set), with what ``run_job`` reads first."""
+
+    job_id: str
+    score: int
+    """When the job was due, in epoch milliseconds."""
+    raw: bytes | None
+    """The serialized job record; ``None`` when it expired before it could run."""
+    job_try: int
+    """The try counter after this claim incremented it (arq's ``arq:retry:<id>``)."""
+    aborted: bool
+    """An abort was requested before the job started (only looked up when aborts are allowed)."""
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of one claim round trip."""
+
+    jobs: tuple[ClaimedJob, ...]
+    queued: int
+    """Jobs in the queue's sorted set after the claim (running ones included, as arq counts them)."""
+    next_due_ms: int | None
+    """The earliest future score, when fewer jobs than wanted were ready; ``None`` if none or unknown."""
+    wanted: int
+
+    @property
+    def full(self) -> bool:
+        """Every wanted job was claimed, so more may be ready: claim again as soon as there is room."""
+        return len(self.jobs) >= self.wanted
+
+
+class Claimer:
+    """Runs the claim script for one queue on one pool (the script is loaded once, then EVALSHA)."""
+
+    def __init__(self, pool: ArqRedis, queue_name: str, *, in_progress_ms: int, allow_abort: bool) -> None:
+        self.queue_name = queue_name
+        self.in_progress_ms = in_progress_ms
+        self.abort_flag = b"1" if allow_abort else b"0"
+        self._script: AsyncScript = pool.register_script(_CLAIM_LUA)
+
+    async def claim(self, want: int, read_limit: int, now_ms: int) -> Claim:
+        """Claim up to ``want`` jobs due at ``now_ms``, looking at no more than ``read_limit`` ready ids."""
+        reply: list[Any] = await self._script(
+            keys=[self.queue_name],
+            args=[now_ms, want, max(read_limit, want), self.in_progress_ms, self.abort_flag],
+        )
+        jobs = tuple(
+            ClaimedJob(
+                job_id=reply[i].decode(),
+                score=int(float(reply[i + 1])),
+                raw=reply[i + 2],
+                job_try=int(reply[i + 3]),
+                aborted=bool(reply[i + 4]),
+            )
+            for i in range(2, len(reply), 5)
+        )
+        next_due = reply[1]
+        return Claim(
+            jobs=jobs,
+            queued=int(reply[0]),
+            next_due_ms=None if next_due is None else int(float(next_due)),
+            wanted=want,
+        )

@@ -1,0 +1,151 @@
+"""Finish jobs in batches: the writes of arq's ``finish_job``, for every job that ends together, in one call.
+
+arq ends each job with its own MULTI / EXEC pipeline. Here a job that ends joins a batch; one Lua call
+per batch performs, per job, exactly arq's writes (result record, delete the job, retry and in-progress
+keys or keep the cron in-progress key, ZREM from the queue and the abort set, or ZINCRBY for a retry),
+atomically. While one call is in flight the next batch fills, so under load the batches grow and an
+idle worker still finishes a lone job at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from string import Template
+
+from arq.connections import ArqRedis
+from arq.constants import (
+    abort_jobs_ss,
+    in_progress_key_prefix,
+    job_key_prefix,
+    result_key_prefix,
+    retry_key_prefix,
+)
+from redis.commands.core import AsyncScript
+
+# KEYS: queue. ARGV: three values per job: id, result record ("" = none) and
+# "finish,result TTL ms,score increment,in-progress TTL ms": finish is 1 or 0, an empty TTL keeps the
+# result forever, an empty increment adds none, an empty in-progress TTL deletes the key.
+_FINISH_LUA = Template("""
+local queue = KEYS[1]
+for i = 1, #ARGV, 3 do
+  local id, result = ARGV[i], ARGV[i + 1]
+  local finish, ttl, incr, keep = string.match(ARGV[i + 2], '^(%d),([^,]*),([^,]*),([^,]*)$$')
+  if keep == '' then
+    redis.call('DEL', '$in_progress' .. id)
+  else
+    redis.call('PEXPIRE', '$in_progress' .. id, keep)
+  end
+  if finish == '1' then
+    if result ~= '' then
+      if ttl == '' then
+        redis.call('SET', '$result' .. id, result)
+      else
+        redis.call('SET', '$result' .. id, result, 'PX', ttl)
+      end
+    end
+    redis.call('DEL', '$retry' .. id, '$job' .. id)
+    redis.call('ZREM', '$abort', id)
+    redis.call('ZREM', queue, id)
+  elseif incr ~= '' then
+    redis.call('ZINCRBY', queue, incr, id)
+  end
+end
+return 1
+""").substitute(
+    in_progress=in_progress_key_prefix,
+    result=result_key_prefix,
+    retry=retry_key_prefix,
+    job=job_key_prefix,
+    abort=abort_jobs_ss,
+)
+
+
+@dataclass(frozen=True)
+class Finish:
+    """What one ended try writes (the arguments of arq's ``Worker.finish_job``, in milliseconds)."""
+
+    job_id: str
+    finish: bool
+    """The job is done (complete, failed or aborted); otherwise it stays queued to run again."""
+    result: bytes | None
+    result_ttl_ms: int | None
+    """``None`` keeps the result forever."""
+    incr_score_ms: int | None
+    keep_in_progress_ms: int | None
+    """Cron jobs keep their in-progress key this long; ``None`` deletes it."""
+
+    def args(self) -> tuple[str, bytes, bytes]:
+        ttl = "" if self.result_ttl_ms is None else max(self.result_ttl_ms, 1)
+        keep = "" if self.keep_in_progress_ms is None else max(self.keep_in_progress_ms, 1)
+        spec = f"{int(self.finish)},{ttl},{self.incr_score_ms or ''},{keep}"
+        return self.job_id, self.result or b"", spec.encode()
+
+
+class Finisher:
+    """Collects :class:`Finish` writes and flushes them, one Lua call per batch, one call at a time."""
+
+    def __init__(self, pool: ArqRedis, queue_name: str) -> None:
+        self.pool = pool
+        self._keys = [queue_name]
+        self._script: AsyncScript = pool.register_script(_FINISH_LUA)
+        self._pending: list[tuple[Finish, asyncio.Future[None]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    def submit(self, write: Finish) -> asyncio.Future[None]:
+        """Queue ``write`` for the next batch; the future resolves once Redis has applied it."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._pending.append((write, done))
+        if self._flusher is None:
+            self._flusher = loop.create_task(self._flush())
+        return done
+
+    async def finish(self, write: Finish) -> None:
+        """Write ``write`` with the next batch."""
+        await self.submit(write)
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                args: list[str | bytes] = []
+                for write, _ in batch:
+                    args.extend(write.args())
+                try:
+                    await self._script(keys=self._keys, args=args)
+                except asyncio.CancelledError:
+                    for _, done in batch + self._pending:
+                        done.cancel()
+                    self._pending = []
+                    raise
+                except Exception as e:
+                    # Each job's finish_job raises it, as arq's own pipeline would.
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(e)
+                    continue
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._flusher = None
+
+
+async def wait_written(written: asyncio.Future[None]) -> None:
+    """Wait for a job's finish write, even through a cancellation (a worker shutting down cancels its
+    job tasks): the job has run, so its end is still recorded and reported, and the cancellation is
+    dropped. A failed write raises."""
+    cancelled = False
+    while not written.done():
+        try:
+            await asyncio.shield(written)
+        except asyncio.CancelledError:
+            if written.cancelled():
+                raise
+            cancelled = True
+    if cancelled:
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
+    written.result()

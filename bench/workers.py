@@ -1,0 +1,292 @@
+"""The worker side of the bench: drain rate, enqueue → start latency, idle Redis commands and peak RSS,
+for the arq_django worker, raw arq at its defaults and raw arq tuned (``poll_delay=0.01``).
+
+Every worker runs in a process of its own (``bench.worker``), so its peak RSS is its own and the
+producer never shares its event loop.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, cast
+
+import redis
+
+from arq_django import embedded, enqueue
+from arq_django.conf import get_config
+
+from .jobs import COUNTER_KEY, NOOP, STAMP, STARTS_KEY
+
+ROOT = Path(__file__).resolve().parent.parent
+KINDS = ("arq_django", "arq_default", "arq_tuned")
+LABELS = {
+    "arq_django": "arq_django worker",
+    "arq_default": "raw arq, defaults",
+    "arq_tuned": "raw arq, poll_delay=0.01",
+}
+LATENCY_GAP_S = 0.5
+"""Pause before each latency sample, drawn from [0, this): the jobs land at random points of arq's
+0.5 s poll cycle instead of right after a poll."""
+
+
+class WorkerFailed(Exception):
+    """A worker process failed or its jobs did not all run exactly once."""
+
+
+@dataclass(frozen=True)
+class WorkerReport:
+    """What a worker process printed when it ended."""
+
+    seconds: float
+    complete: int
+    failed: int
+    retried: int
+    maxrss_kb: int
+
+
+@dataclass(frozen=True)
+class Figures:
+    """One worker kind's four figures."""
+
+    drain_rate: float
+    drain_runs: tuple[float, ...]
+    """jobs/s of every drain run; ``drain_rate`` is the best."""
+    latency_ms: tuple[float, ...]
+    idle_commands_per_s: float
+    peak_rss_mb: float
+
+    def percentile(self, p: float) -> float:
+        """Nearest-rank percentile of the latencies (with 50 samples, p99 is the slowest)."""
+        ordered = sorted(self.latency_ms)
+        return ordered[max(math.ceil(p / 100 * len(ordered)) - 1, 0)]
+
+
+class WorkerProcess:
+    """``python -m bench.worker KIND MODE`` with the bench's settings; output goes to temporary files."""
+
+    def __init__(self, kind: str, mode: str, url: str) -> None:
+        config = get_config()
+        args = [
+            sys.executable,
+            "-m",
+            "bench.worker",
+            kind,
+            mode,
+            f"--redis-url={url}",
+            f"--queue={config.queue}",
+            f"--max-jobs={config.max_jobs}",
+            f"--keep-result={config.keep_result}",
+            f"--job-timeout={config.job_timeout}",
+            f"--max-tries={config.max_tries}",
+        ]
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "settings.test"),
+            "REDIS_URL": url,
+            "ARQ_DJANGO_LOG_LEVEL": "WARNING",
+        }
+        self.kind = kind
+        self.stdout: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by __exit__
+        self.stderr: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by __exit__
+        self.process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.stdout, stderr=self.stderr)
+
+    def __enter__(self) -> WorkerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.stdout.close()
+        self.stderr.close()
+
+    def _output(self, stream: IO[bytes]) -> str:
+        stream.seek(0)
+        return stream.read().decode(errors="replace")
+
+    def wait_ready(self, client: redis.Redis, queue: str, timeout: float = 60.0) -> None:
+        """Wait until the worker has written its health-check record (its first loop iteration ran)."""
+        deadline = time.monotonic() + timeout
+        while not client.exists(queue + ":health-check"):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.process.kill()
+                raise WorkerFailed(f"{self.kind} worker did not start:\n{self._output(self.stderr)}")
+            time.sleep(0.05)
+
+    def finish(self, timeout: float, stop: bool = False) -> WorkerReport:
+        """Wait for the process to end (SIGTERM it first with ``stop``) and read its report."""
+        if stop:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            code = self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise WorkerFailed(f"{self.kind} worker did not end within {timeout:.0f} s") from None
+        lines = self._output(self.stdout).strip().splitlines()
+        if code != 0 or not lines:
+            raise WorkerFailed(f"{self.kind} worker exited with {code}:\n{self._output(self.stderr)}")
+        return WorkerReport(**json.loads(lines[-1]))
+
+
+# -- drain --------------------------------------------------------------------------------------
+
+
+def drain_once(kind: str, url: str, admin: redis.Redis, jobs: int) -> WorkerReport:
+    admin.flushdb()
+    try:
+        for i in range(jobs):
+            enqueue(NOOP, i)
+        queue = get_config().queue
+        if admin.zcard(queue) != jobs:
+            raise WorkerFailed(f"{kind}: {admin.zcard(queue)} jobs queued, expected {jobs}")
+        with WorkerProcess(kind, "drain", url) as worker:
+            report = worker.finish(timeout=60 + jobs / 20)
+        ran = int(cast(bytes | None, admin.get(COUNTER_KEY)) or 0)
+        if report.complete != jobs or report.failed or report.retried or ran != jobs:
+            raise WorkerFailed(
+                f"{kind}: {report.complete} complete, {report.failed} failed, {report.retried} retried, "
+                f"{COUNTER_KEY} = {ran}; expected {jobs} jobs run exactly once"
+            )
+        if admin.zcard(queue):
+            raise WorkerFailed(f"{kind}: {admin.zcard(queue)} jobs left in the queue after draining")
+        return report
+    finally:
+        admin.flushdb()
+
+
+def drain_phase(url: str, admin: redis.Redis, jobs: int, repeat: int) -> dict[str, list[WorkerReport]]:
+    """Drain ``jobs`` pre-queued jobs: the two fast kinds ``repeat`` times, interleaved so that load from
+    elsewhere on the machine hits both alike (the best run counts); arq at its defaults once (its
+    rate is set by its poll sleep)."""
+    runs: dict[str, list[WorkerReport]] = {kind: [] for kind in KINDS}
+    for _ in range(repeat):
+        for kind in ("arq_django", "arq_tuned"):
+            runs[kind].append(drain_once(kind, url, admin, jobs))
+    runs["arq_default"].append(drain_once("arq_default", url, admin, jobs))
+    return runs
+
+
+# -- latency ------------------------------------------------------------------------------------
+
+
+def latency(kind: str, admin: redis.Redis, url: str, samples: int, rng: random.Random) -> list[float]:
+    """Enqueue→start latency (ms) of ``samples`` single jobs on an idle worker of ``kind``."""
+    admin.flushdb()
+    try:
+        with WorkerProcess(kind, "serve", url) as worker:
+            worker.wait_ready(admin, get_config().queue)
+            found: list[float] = []
+            for i in range(samples):
+                time.sleep(rng.uniform(0, LATENCY_GAP_S))
+                sent = time.time()
+                enqueue(STAMP, i)
+                popped = cast(Any, admin.blpop([STARTS_KEY], timeout=10))
+                if popped is None:
+                    raise WorkerFailed(f"{kind}: job {i} did not start within 10 s")
+                index, started = popped[1].decode().split()
+                if int(index) != i:
+                    raise WorkerFailed(f"{kind}: expected job {i} to start, got job {index}")
+                found.append((float(started) - sent) * 1000)
+            # Stop only once the last job has finished: arq's own shutdown fails on a job it cancels
+            # while that job writes its result.
+            deadline = time.monotonic() + 10
+            while admin.zcard(get_config().queue) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            worker.finish(timeout=60, stop=True)
+        return found
+    finally:
+        admin.flushdb()
+
+
+# -- idle ---------------------------------------------------------------------------------------
+
+
+def command_calls(client: redis.Redis) -> int:
+    """Commands the server has run, INFO itself excluded (commands inside Lua scripts count)."""
+    stats = cast(dict[str, dict[str, int]], client.info("commandstats"))
+    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
+
+
+def idle_rate(kind: str, seconds: float) -> float:
+    """Commands per second an idle worker of ``kind`` makes Redis run, on a private redis-server: the
+    shared one's INFO commandstats counts every client of every database."""
+    server = embedded.start(port=embedded.free_port())
+    client = redis.Redis.from_url(server.url)
+    try:
+        with WorkerProcess(kind, "serve", server.url) as worker:
+            worker.wait_ready(client, get_config().queue)
+            time.sleep(1.0)  # past start-up
+            before = command_calls(client)
+            time.sleep(seconds)
+            after = command_calls(client)
+            worker.finish(timeout=60, stop=True)
+        return (after - before) / seconds
+    finally:
+        client.close()
+        server.stop()
+
+
+# -- all ----------------------------------------------------------------------------------------
+
+
+def run_phases(
+    url: str, admin: redis.Redis, jobs: int, repeat: int, samples: int, idle_seconds: float
+) -> dict[str, Figures]:
+    drains = drain_phase(url, admin, jobs, repeat)
+    rng = random.Random(6)
+    latencies = {kind: latency(kind, admin, url, samples, rng) for kind in KINDS}
+    idle = {kind: idle_rate(kind, idle_seconds) for kind in KINDS}
+    return {
+        kind: Figures(
+            drain_rate=max(jobs / r.seconds for r in drains[kind]),
+            drain_runs=tuple(jobs / r.seconds for r in drains[kind]),
+            latency_ms=tuple(latencies[kind]),
+            idle_commands_per_s=idle[kind],
+            peak_rss_mb=max(r.maxrss_kb for r in drains[kind]) / 1024,
+        )
+        for kind in KINDS
+    }
+
+
+def report(figures: dict[str, Figures], jobs: int, samples: int, idle_seconds: float) -> None:
+    print(
+        f"WORKERS (drain {jobs} pre-queued INCR jobs, best run; latency of {samples} single jobs on an idle "
+        f"worker; idle commands over {idle_seconds:g} s; peak RSS while draining)"
+    )
+    print(f"  {'':26} {'drain jobs/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'idle cmd/s':>10} {'RSS MB':>7}")
+    for kind, f in figures.items():
+        print(
+            f"  {LABELS[kind]:26} {f.drain_rate:>12.0f} {f.percentile(50):>8.1f} {f.percentile(99):>8.1f} "
+            f"{f.idle_commands_per_s:>10.1f} {f.peak_rss_mb:>7.0f}"
+        )
+    for kind, f in figures.items():
+        if len(f.drain_runs) > 1:
+            runs = ", ".join(f"{r:.0f}" for r in f.drain_runs)
+            print(f"    ({LABELS[kind]} drain runs: {runs} jobs/s)")
+    print(flush=True)
+
+
+def targets(figures: dict[str, Figures]) -> list[tuple[str, float, str, bool]]:
+    """The issue's targets: (what, value, target, met)."""
+    ours, default, tuned = figures["arq_django"], figures["arq_default"], figures["arq_tuned"]
+    vs_default = ours.drain_rate / default.drain_rate
+    vs_tuned = ours.drain_rate / tuned.drain_rate
+    p50, p99 = ours.percentile(50), ours.percentile(99)
+    return [
+        ("drain arq_django / raw arq defaults", vs_default, ">= 10", vs_default >= 10),
+        ("drain arq_django / raw arq tuned", vs_tuned, ">= 1.5", vs_tuned >= 1.5),
+        ("latency p50 arq_django (ms)", p50, "<= 3", p50 <= 3),
+        ("latency p99 arq_django (ms)", p99, "<= 20", p99 <= 20),
+        ("idle commands/s arq_django", ours.idle_commands_per_s, "<= 5", ours.idle_commands_per_s <= 5),
+    ]

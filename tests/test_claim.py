@@ -1,0 +1,89 @@
+"""The batch claim keeps arq's in-progress protocol and reads what run_job needs, in one round trip."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from arq.utils import timestamp_ms
+
+from arq_django.claim import RETRY_KEY_TTL_S, Claimer
+
+pytestmark = pytest.mark.integration
+QUEUE = "arq:queue"
+
+
+@pytest.fixture
+async def pool(redis_url: str) -> AsyncIterator[ArqRedis]:
+    pool = await create_pool(RedisSettings.from_dsn(redis_url))
+    yield pool
+    await pool.aclose(close_connection_pool=True)
+
+
+async def put(pool: ArqRedis, job_id: str, score: int, record: bytes | None = b"record") -> None:
+    if record is not None:
+        await pool.psetex(job_key_prefix + job_id, 60_000, record)  # type: ignore[no-untyped-call]
+    await pool.zadd(QUEUE, {job_id: score})
+
+
+async def test_claims_ready_jobs_in_score_order_up_to_want(pool: ArqRedis) -> None:
+    now = timestamp_ms()
+    for i in range(5):
+        await put(pool, f"j{i}", now - 100 + i, f"record{i}".encode())
+    claim = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim(3, 100, now)
+    assert [job.job_id for job in claim.jobs] == ["j0", "j1", "j2"]
+    assert claim.full and claim.queued == 5
+    first = claim.jobs[0]
+    assert (first.score, first.raw, first.job_try, first.aborted) == (now - 100, b"record0", 1, False)
+    assert 29_000 < await pool.pttl(in_progress_key_prefix + "j0") <= 30_000
+    assert RETRY_KEY_TTL_S - 5 < await pool.ttl(retry_key_prefix + "j0") <= RETRY_KEY_TTL_S
+    assert not await pool.exists(in_progress_key_prefix + "j3")
+    # The next claim takes the rest; the claimed ones stay queued (arq removes them when they finish).
+    rest = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim(10, 100, now)
+    assert [job.job_id for job in rest.jobs] == ["j3", "j4"]
+    assert not rest.full and rest.next_due_ms is None and rest.queued == 5
+
+
+async def test_skips_jobs_another_worker_holds(pool: ArqRedis) -> None:
+    """A plain arq worker's in-progress key (set in its WATCH/MULTI) keeps the job from us."""
+    now = timestamp_ms()
+    await put(pool, "theirs", now - 10)
+    await put(pool, "ours", now - 5)
+    await pool.psetex(in_progress_key_prefix + "theirs", 10_000, b"1")  # type: ignore[no-untyped-call]
+    claim = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim(5, 100, now)
+    assert [job.job_id for job in claim.jobs] == ["ours"]
+    assert not await pool.exists(retry_key_prefix + "theirs")
+
+
+async def test_future_jobs_are_left_and_the_next_due_time_reported(pool: ArqRedis) -> None:
+    now = timestamp_ms()
+    await put(pool, "later", now + 5_000)
+    await put(pool, "soon", now + 1_000)
+    claim = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim(5, 100, now)
+    assert claim.jobs == () and claim.next_due_ms == now + 1_000 and claim.queued == 2
+
+
+async def test_expired_record_retry_count_and_abort_are_reported(pool: ArqRedis) -> None:
+    now = timestamp_ms()
+    await put(pool, "gone", now - 10, record=None)
+    await put(pool, "again", now - 5)
+    await pool.set(retry_key_prefix + "again", 2)
+    await pool.zadd(abort_jobs_ss, {"again": now})
+    claim = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=True).claim(5, 100, now)
+    gone, again = claim.jobs
+    assert gone.raw is None
+    assert (again.job_try, again.aborted) == (3, True)
+    assert not await pool.zscore(abort_jobs_ss, "again")
+
+
+async def test_read_limit_bounds_the_ids_looked_at(pool: ArqRedis) -> None:
+    now = timestamp_ms()
+    for i in range(4):
+        await put(pool, f"busy{i}", now - 100 + i)
+        await pool.psetex(in_progress_key_prefix + f"busy{i}", 10_000, b"1")  # type: ignore[no-untyped-call]
+    await put(pool, "free", now - 1)
+    claimer = Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False)
+    assert (await claimer.claim(1, 4, now)).jobs == ()
+    assert [job.job_id for job in (await claimer.claim(1, 5, now)).jobs] == ["free"]
