@@ -10,6 +10,7 @@ idle worker still finishes a lone job at once.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from string import Template
 
@@ -22,6 +23,11 @@ from arq.constants import (
     retry_key_prefix,
 )
 from redis.commands.core import AsyncScript
+
+from .redis_errors import REDIS_DOWN
+
+logger = logging.getLogger("arq_django.worker")
+_RETRY_S = 0.5
 
 # KEYS: queue. ARGV: three values per job: id, result record ("" = none) and
 # "finish,result TTL ms,score increment,in-progress TTL ms": finish is 1 or 0, an empty TTL keeps the
@@ -119,6 +125,15 @@ class Finisher:
                         done.cancel()
                     self._pending = []
                     raise
+                except REDIS_DOWN as e:
+                    # The jobs have run: their ends must be written. Keep the batch and try again
+                    # until Redis is back (a restart or failover), instead of failing finished jobs.
+                    logger.warning(
+                        "finishing %d job(s) failed (%s: %s); retrying", len(batch), type(e).__name__, e
+                    )
+                    self._pending = batch + self._pending
+                    await asyncio.sleep(_RETRY_S)
+                    continue
                 except Exception as e:
                     # Each job's finish_job raises it, as arq's own pipeline would.
                     for _, done in batch:

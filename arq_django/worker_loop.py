@@ -30,6 +30,7 @@ from arq.connections import create_pool, log_redis_info
 from arq.utils import timestamp_ms
 
 from .claim import Claim, ClaimedJob, Claimer
+from .redis_errors import REDIS_DOWN
 from .wake import WakeListener
 
 logger = logging.getLogger("arq.worker")
@@ -85,13 +86,28 @@ class LoopWorker(arq.worker.Worker):
             allow_abort=self.allow_abort_jobs,
         )
         self._listener = WakeListener(self.pool, self.queue_name, self.request_poll)
+        outage = 0
         try:
             while True:
-                await self._poll_iteration()
-                if self.burst and self._burst_done():
-                    await asyncio.gather(*self.tasks.values())
-                    return
-                await self._wait()
+                try:
+                    await self._poll_iteration()
+                    if self.burst and self._burst_done():
+                        await asyncio.gather(*self.tasks.values())
+                        return
+                    await self._wait()
+                except REDIS_DOWN as e:
+                    # Ride out a Redis restart or failover: jobs already running finish (their
+                    # ends are retried), claiming resumes when Redis answers.
+                    outage += 1
+                    delay = min(0.1 * 2 ** min(outage, 5), 2.0)
+                    logger.warning(
+                        "Redis unavailable (%s: %s); retrying in %.1f s", type(e).__name__, e, delay
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                if outage:
+                    logger.info("Redis is back after %d failed attempt(s)", outage)
+                    outage = 0
         finally:
             await self._listener.close()
 
