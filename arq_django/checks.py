@@ -15,9 +15,10 @@ from .serializers import get_serializer
 
 @register("arq_django")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """E001: ``ARQ_DJANGO`` is invalid. E002: the serializer cannot be loaded. E003: job modules fail."""
+    """E001: ``ARQ_DJANGO`` is invalid. E002: the serializer cannot be loaded. E003: job modules fail.
+    E004: the result mirror is on but the database cannot run its upsert."""
     try:
-        build_config(getattr(settings, "ARQ_DJANGO", None))
+        config = build_config(getattr(settings, "ARQ_DJANGO", None))
     except ImproperlyConfigured as e:
         return [Error(str(e), hint="Fix the ARQ_DJANGO setting.", id="arq_django.E001")]
     errors: list[CheckMessage] = []
@@ -29,4 +30,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         registry.all()
     except ImproperlyConfigured as e:
         errors.append(Error(str(e), hint="Rename or remove one of the jobs.", id="arq_django.E003"))
+    if config.mirror:
+        from django.db import NotSupportedError, connections
+
+        from .mirror.writer import check_vendor, database_for_writes
+
+        try:
+            check_vendor(connections[database_for_writes()])
+        except NotSupportedError as e:
+            errors.append(Error(str(e), id="arq_django.E004"))
     return errors

@@ -33,6 +33,12 @@ DEFAULTS: dict[str, Any] = {
     "JOB_COMPLETION_WAIT": 10,
     "EXPIRES_EXTRA": 86400,
     "SYNC_THREADS": None,
+    "MIRROR": True,
+    "MIRROR_ON_ENQUEUE": True,
+    "MIRROR_FLUSH_INTERVAL": 0.25,
+    "MIRROR_BATCH_SIZE": 500,
+    "MIRROR_RECONCILE_INTERVAL": 60,
+    "RESULT_RETENTION": None,
 }
 
 
@@ -51,6 +57,12 @@ def _seconds(name: str, value: Any) -> float:
 def _positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] must be a whole number >= 1, got {value!r}.")
+    return value
+
+
+def _bool(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] must be True or False, got {value!r}.")
     return value
 
 
@@ -87,6 +99,18 @@ class Config:
     job_completion_wait: float
     expires_extra: float
     sync_threads: int
+    mirror: bool
+    """Keep a ``JobResult`` row per job up to date (the result mirror)."""
+    mirror_on_enqueue: bool
+    """``enqueue()`` creates the ``queued`` row; ``False`` leaves row creation to the worker."""
+    mirror_flush_interval: float
+    """Seconds between the worker's batched mirror writes."""
+    mirror_batch_size: int
+    """Buffered row updates that trigger a write before the interval is up."""
+    mirror_reconcile_interval: float
+    """Seconds between passes that fill rows from arq's result records (also run at worker start)."""
+    result_retention: float | None
+    """Seconds after which finished rows are pruned by a built-in hourly cron job; ``None``: never."""
 
 
 def build_config(raw: Any) -> Config:
@@ -139,7 +163,24 @@ def build_config(raw: Any) -> Config:
         job_completion_wait=_seconds("JOB_COMPLETION_WAIT", v["JOB_COMPLETION_WAIT"]),
         expires_extra=_seconds("EXPIRES_EXTRA", v["EXPIRES_EXTRA"]),
         sync_threads=max_jobs if sync_threads is None else _positive_int("SYNC_THREADS", sync_threads),
+        mirror=_bool("MIRROR", v["MIRROR"]),
+        mirror_on_enqueue=_bool("MIRROR_ON_ENQUEUE", v["MIRROR_ON_ENQUEUE"]),
+        mirror_flush_interval=_seconds("MIRROR_FLUSH_INTERVAL", v["MIRROR_FLUSH_INTERVAL"]),
+        mirror_batch_size=_positive_int("MIRROR_BATCH_SIZE", v["MIRROR_BATCH_SIZE"]),
+        mirror_reconcile_interval=_seconds("MIRROR_RECONCILE_INTERVAL", v["MIRROR_RECONCILE_INTERVAL"]),
+        result_retention=_retention(v["RESULT_RETENTION"]),
     )
+
+
+def _retention(value: Any) -> float | None:
+    if value is None:
+        return None
+    seconds = _seconds("RESULT_RETENTION", value)
+    if not seconds:
+        raise ImproperlyConfigured(
+            "ARQ_DJANGO['RESULT_RETENTION'] must be positive (or None to keep rows forever), got 0."
+        )
+    return seconds
 
 
 @functools.cache

@@ -3,6 +3,8 @@
 The sync path uses one pooled redis-py client and never starts an event loop. A generated id cannot
 collide, so that path is a single round trip (MULTI, PSETEX job, ZADD queue, EXEC); a caller-chosen
 ``_job_id`` adds arq's WATCH / EXISTS guard so a second enqueue with the same id returns ``None``.
+With the result mirror on, the job's ``JobResult`` row is created once Redis has the job
+(:mod:`arq_django.mirror.producer`).
 """
 
 from __future__ import annotations
@@ -82,6 +84,11 @@ async def awrite(plan: JobPlan) -> bool:
         raise _enqueue_error(plan, e) from e
 
 
+def _mirror_on_enqueue() -> bool:
+    config = get_config()
+    return config.mirror and config.mirror_on_enqueue
+
+
 def enqueue(
     name: str,
     *args: Any,
@@ -105,6 +112,10 @@ def enqueue(
     )
     if not write(plan):
         return None
+    if _mirror_on_enqueue():
+        from .mirror.producer import record_enqueued  # models load only once apps are ready
+
+        record_enqueued(plan, args, kwargs)
     return JobHandle(plan.job_id, plan.queue_name, plan.function)
 
 
@@ -131,4 +142,8 @@ async def aenqueue(
     )
     if not await awrite(plan):
         return None
+    if _mirror_on_enqueue():
+        from .mirror.producer import arecord_enqueued
+
+        await arecord_enqueued(plan, args, kwargs)
     return JobHandle(plan.job_id, plan.queue_name, plan.function)

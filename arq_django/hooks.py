@@ -1,4 +1,5 @@
-"""Worker lifecycle hooks: logging, the sync-handler thread pool and database connection hygiene."""
+"""Worker lifecycle hooks: logging, the sync-handler thread pool, database connection hygiene, the
+result mirror and ``ctx["progress"]``."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from django.db import connections
 
 from .conf import get_config
 from .db_hygiene import DbHygiene
+from .progress import CTX_KEY as PROGRESS_KEY
+from .progress import ProgressReporter, ttl_for_jobs
 from .runner import EXECUTOR_KEY
 
 logger = logging.getLogger("arq_django.worker")
 HYGIENE_KEY = "arq_django_db_hygiene"
+MIRROR_KEY = "arq_django_mirror"
 
 
 def worker_name() -> str:
@@ -32,12 +36,35 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         hygiene = ctx[HYGIENE_KEY] = DbHygiene()
         worker.add_listener(hygiene)
         hygiene.start()
+        if config.mirror:
+            from .mirror.listener import Mirror  # models load only once apps are ready
+
+            mirror = ctx[MIRROR_KEY] = Mirror.from_config(config)
+            worker.add_listener(mirror)
+            mirror.start()
     logger.info(
         "arq_django worker %s started on queue %s", ctx["worker_name"], getattr(worker, "queue_name", "?")
     )
 
 
+async def on_job_start(ctx: dict[str, Any]) -> None:
+    """Give the job its ``ctx["progress"]`` reporter."""
+    mirror = ctx.get(MIRROR_KEY)
+    worker = ctx.get("worker")
+    ctx[PROGRESS_KEY] = ProgressReporter(
+        ctx["job_id"],
+        ctx["job_try"],
+        getattr(worker, "queue_name", ""),
+        ctx["redis"],
+        mirror.progress if mirror is not None else None,
+        ttl_for_jobs(),
+    )
+
+
 async def on_shutdown(ctx: dict[str, Any]) -> None:
+    mirror = ctx.pop(MIRROR_KEY, None)
+    if mirror is not None:
+        await mirror.stop()
     hygiene: DbHygiene | None = ctx.pop(HYGIENE_KEY, None)
     if hygiene is not None:
         await hygiene.stop()

@@ -12,6 +12,8 @@ from typing import Any
 from arq.worker import Function, func
 from django.db import close_old_connections
 
+from .progress import CTX_KEY as PROGRESS_KEY
+from .progress import ProgressReporter
 from .registry import JobSpec
 
 logger = logging.getLogger("arq_django.runner")
@@ -37,6 +39,9 @@ def wrap_sync(spec: JobSpec) -> Callable[..., Any]:
     @functools.wraps(handler)
     async def run_in_thread(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         executor: ThreadPoolExecutor | None = ctx.get(EXECUTOR_KEY)
+        reporter = ctx.get(PROGRESS_KEY)
+        if isinstance(reporter, ProgressReporter):
+            ctx = {**ctx, PROGRESS_KEY: reporter.sync}  # sync handlers call ctx["progress"] without await
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, _call_sync, handler, ctx, args, kwargs)
 

@@ -48,6 +48,8 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         "job_deserializer": serializer.loads,
         "on_startup": hooks.on_startup,
         "on_shutdown": hooks.on_shutdown,
+        "on_job_start": hooks.on_job_start,
+        "allow_abort_jobs": True,
         "max_jobs": config.max_jobs,
         "job_timeout": config.job_timeout,
         "keep_result": config.keep_result,
@@ -57,6 +59,10 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         "job_completion_wait": config.job_completion_wait,
         "expires_extra_ms": round(config.expires_extra * 1000),
     }
+    if config.mirror and config.result_retention is not None:
+        from .mirror.retention import cron_job
+
+        options["cron_jobs"] = [cron_job()]
     options.update(overrides)
     return options
 

@@ -16,3 +16,5 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 
 REDIS_URL = env("REDIS_URL", default="redis://localhost:6379/0")
 ARQ_DJANGO = arq_django_settings(REDIS_URL)
+# The result-mirror tests stretch a worker's flush interval to kill it with rows unwritten.
+ARQ_DJANGO["MIRROR_FLUSH_INTERVAL"] = env.float("ARQ_MIRROR_FLUSH_INTERVAL", default=0.25)
