@@ -1,21 +1,25 @@
-"""Benchmark arq_django against raw arq on a real Redis: enqueue throughput and burst-worker drain time.
+"""Benchmark arq_django against raw arq on a real Redis: enqueue throughput and burst-worker drain time,
+each with the result mirror on and off.
 
 Run from the repository root: ``.venv/bin/python -m bench.run [--jobs N] [--only enqueue|drain]``.
 Everything happens in the bench's own Redis database (``--db``, default 14), which is FLUSHDB-ed before
-and after every measurement; other databases are never touched.
+and after every measurement; other databases are never touched. The mirror writes to the bench's own
+SQLite file (``.run/bench-db.sqlite3``) unless ``DATABASE_URL`` is set.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
-from typing import cast
+from pathlib import Path
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import django
@@ -24,6 +28,10 @@ from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from arq.worker import Worker, func
 from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test import override_settings
 
 from arq_django import aenqueue, enqueue
 from arq_django import worker_settings as arq_django_worker
@@ -37,8 +45,10 @@ JOB = "bench_noop"
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DB = 14
 DEFAULT_JOBS = 5000
+BENCH_DB = Path(__file__).resolve().parent.parent / ".run" / "bench-db.sqlite3"
 ASYNC_TO_SYNC_SHARE = 10
-"""The async_to_sync variant opens a pool per call, so it runs 1/10 of the jobs to keep the run short."""
+"""The async_to_sync variant opens a pool per call, and the mirror variants write a row per call (one
+commit each), so they run 1/10 of the jobs to keep the run short."""
 
 
 class BenchFailed(Exception):
@@ -70,6 +80,8 @@ class Bench:
     serializer: Serializer
     poll_delay: float
     """Both drain workers poll with this delay."""
+    repeat: int
+    """Rounds of every variant; each variant's fastest round is reported."""
     admin: redis.Redis = field(repr=False)
     """A client of its own for FLUSHDB and checks, so they never go through the code being measured."""
 
@@ -125,6 +137,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=float,
         help="drain with this poll_delay for both workers instead of ARQ_DJANGO's (0 shows per-job cost)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=at_least(1),
+        default=1,
+        help="measure every variant this many times, interleaved, and keep each one's best (noisy machines)",
+    )
     return parser.parse_args(argv)
 
 
@@ -145,7 +163,10 @@ def setup_django(url: str) -> None:
     # The worker's "started"/"stopped" lines would interleave with the report.
     os.environ.setdefault("ARQ_DJANGO_LOG_LEVEL", "WARNING")
     os.environ["REDIS_URL"] = url
+    os.environ.setdefault("DATABASE_URL", f"sqlite:///{BENCH_DB}")
+    BENCH_DB.parent.mkdir(exist_ok=True)
     django.setup()
+    call_command("migrate", verbosity=0)
     configured = get_config().redis_url
     if configured != url:
         raise BenchFailed(
@@ -155,7 +176,7 @@ def setup_django(url: str) -> None:
         )
 
 
-def prepare(url: str, jobs: int, poll_delay: float | None = None) -> Bench:
+def prepare(url: str, jobs: int, poll_delay: float | None = None, repeat: int = 1) -> Bench:
     setup_django(url)
     config = get_config()
     admin = redis.Redis.from_url(url)
@@ -177,8 +198,33 @@ def prepare(url: str, jobs: int, poll_delay: float | None = None) -> Bench:
         queue=config.queue,
         serializer=get_serializer(),
         poll_delay=config.poll_delay if poll_delay is None else poll_delay,
+        repeat=repeat,
         admin=admin,
     )
+
+
+# -- the mirror -------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def arq_django_settings(**changes: Any) -> Iterator[None]:
+    """``ARQ_DJANGO`` with ``changes`` (e.g. ``MIRROR=False``) for one measurement."""
+    with override_settings(ARQ_DJANGO={**settings.ARQ_DJANGO, **changes}):
+        yield
+
+
+def clear_rows() -> None:
+    from arq_django.models import JobResult
+
+    JobResult.objects.all().delete()
+
+
+def expect_rows(label: str, status: str, expected: int) -> None:
+    from arq_django.models import JobResult
+
+    found = JobResult.objects.filter(status=status).count()
+    if found != expected:
+        raise BenchFailed(f"{label}: {found} JobResult rows are {status!r}, expected {expected}.")
 
 
 # -- enqueue ----------------------------------------------------------------------------------------
@@ -246,32 +292,44 @@ def enqueue_async(bench: Bench, n: int) -> float:
     return asyncio.run(_enqueue_async(bench, n))
 
 
-def measure_enqueue(bench: Bench, label: str, n: int, run: Callable[[Bench, int], float]) -> Measurement:
+def measure_enqueue(
+    bench: Bench, label: str, n: int, run: Callable[[Bench, int], float], mirror: bool
+) -> Measurement:
     bench.flush()
+    clear_rows()
     try:
-        seconds = run(bench, n)
+        with arq_django_settings(MIRROR_ON_ENQUEUE=mirror):
+            seconds = run(bench, n)
         bench.expect_queued(label, n)
+        if mirror and run in (enqueue_sync, enqueue_async):
+            expect_rows(label, "queued", n + 1)  # and the warm-up job's
     finally:
         bench.flush()
+        clear_rows()
     return Measurement(label, n, seconds)
 
 
 def enqueue_phase(bench: Bench) -> dict[str, Measurement]:
     n = bench.jobs
-    variants: list[tuple[str, str, int, Callable[[Bench, int], float]]] = [
-        ("enqueue", "arq_django enqueue() sync", n, enqueue_sync),
-        ("raw", "arq pool.enqueue_job()", n, enqueue_raw),
+    share = max(n // ASYNC_TO_SYNC_SHARE, 1)
+    variants: list[tuple[str, str, int, Callable[[Bench, int], float], bool]] = [
+        ("enqueue", "arq_django enqueue() sync", n, enqueue_sync, False),
+        ("enqueue_mirror", "enqueue() sync + mirror row", share, enqueue_sync, True),
+        ("raw", "arq pool.enqueue_job()", n, enqueue_raw, False),
         (
             "async_to_sync",
             "async_to_sync(pool per call)",
-            max(n // ASYNC_TO_SYNC_SHARE, 1),
+            share,
             enqueue_async_to_sync,
+            False,
         ),
-        ("aenqueue", "arq_django aenqueue()", n, enqueue_async),
+        ("aenqueue", "arq_django aenqueue()", n, enqueue_async, False),
+        ("aenqueue_mirror", "aenqueue() + mirror row", share, enqueue_async, True),
     ]
     results: dict[str, Measurement] = {}
-    for key, label, jobs, run in variants:
-        results[key] = measure_enqueue(bench, label, jobs, run)
+    for _ in range(bench.repeat):
+        for key, label, jobs, run, mirror in variants:
+            results[key] = fastest(results.get(key), measure_enqueue(bench, label, jobs, run, mirror))
     report("ENQUEUE", list(results.values()))
     return results
 
@@ -303,22 +361,33 @@ def raw_worker_for(bench: Bench) -> Worker:
 
 async def _drain(bench: Bench, make_worker: Callable[[Bench], Worker]) -> tuple[float, Worker]:
     worker = make_worker(bench)  # inside the loop: arq's Worker binds the running loop when created
+    closed = False
     try:
         start = time.perf_counter()
         await worker.async_run()
+        await worker.close()  # timed: it runs the mirror's last flush
+        closed = True
         return time.perf_counter() - start, worker
     finally:
-        await worker.close()
+        if not closed:
+            await worker.close()
 
 
-def measure_drain(bench: Bench, label: str, make_worker: Callable[[Bench], Worker]) -> Measurement:
+def measure_drain(
+    bench: Bench, label: str, make_worker: Callable[[Bench], Worker], mirror: bool = False
+) -> Measurement:
     n = bench.jobs
     bench.flush()
+    clear_rows()
     try:
-        for i in range(n):
-            enqueue(JOB, i)
-        bench.expect_queued(f"{label} before draining", n)
-        seconds, worker = asyncio.run(_drain(bench, make_worker))
+        with arq_django_settings(MIRROR=mirror):
+            with transaction.atomic():  # one commit for the queued rows: set-up, not measured
+                for i in range(n):
+                    enqueue(JOB, i)
+            bench.expect_queued(f"{label} before draining", n)
+            seconds, worker = asyncio.run(_drain(bench, make_worker))
+        if mirror:
+            expect_rows(label, "complete", n)
         if worker.jobs_complete != n or worker.jobs_failed or worker.jobs_retried:
             raise BenchFailed(
                 f"{label}: {worker.jobs_complete} jobs complete, {worker.jobs_failed} failed, "
@@ -332,6 +401,7 @@ def measure_drain(bench: Bench, label: str, make_worker: Callable[[Bench], Worke
         bench.expect_queued(f"{label} after draining", 0)
     finally:
         bench.flush()
+        clear_rows()
     # arq reads at most queue_read_limit ids per poll, then sleeps out poll_delay: that caps any drain.
     note = ""
     if worker.poll_delay_s:
@@ -340,21 +410,34 @@ def measure_drain(bench: Bench, label: str, make_worker: Callable[[Bench], Worke
 
 
 def drain_phase(bench: Bench) -> dict[str, Measurement]:
-    results = {
-        "django_worker": measure_drain(bench, "arq_django worker", arq_django_worker_for),
-        "raw_worker": measure_drain(bench, "raw arq worker", raw_worker_for),
-    }
+    variants: list[tuple[str, str, Callable[[Bench], Worker], bool]] = [
+        ("django_worker", "arq_django worker", arq_django_worker_for, False),
+        ("django_worker_mirror", "arq_django worker + mirror", arq_django_worker_for, True),
+        ("raw_worker", "raw arq worker", raw_worker_for, False),
+    ]
+    results: dict[str, Measurement] = {}
+    for _ in range(bench.repeat):
+        for key, label, make_worker, mirror in variants:
+            results[key] = fastest(results.get(key), measure_drain(bench, label, make_worker, mirror))
     report("DRAIN (burst worker, pre-queued jobs)", list(results.values()))
     return results
 
 
 # -- report -----------------------------------------------------------------------------------------
 
+
+def fastest(best: Measurement | None, new: Measurement) -> Measurement:
+    return new if best is None or new.seconds < best.seconds else best
+
+
 RATIOS = [
     ("enqueue() / raw arq", "enqueue", "raw"),
     ("enqueue() / async_to_sync", "enqueue", "async_to_sync"),
     ("aenqueue() / raw arq", "aenqueue", "raw"),
+    ("enqueue()+mirror / enqueue()", "enqueue_mirror", "enqueue"),
+    ("aenqueue()+mirror / aenqueue()", "aenqueue_mirror", "aenqueue"),
     ("drain arq_django / raw arq", "django_worker", "raw_worker"),
+    ("drain mirror on / mirror off", "django_worker_mirror", "django_worker"),
 ]
 
 
@@ -379,16 +462,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     url = with_db(args.redis_url, args.db)
     try:
-        bench = prepare(url, args.jobs, args.poll_delay)
+        bench = prepare(url, args.jobs, args.poll_delay, args.repeat)
         config = get_config()
         print(
             f"arq_django bench: {bench.jobs} jobs, Redis {redact_url(url)}, "
             f"serializer {bench.serializer.name!r}"
         )
         print(
-            f"max_jobs={config.max_jobs}, poll_delay={bench.poll_delay}s, keep_result={config.keep_result}s"
+            f"max_jobs={config.max_jobs}, poll_delay={bench.poll_delay}s, keep_result={config.keep_result}s, "
+            f"best of {bench.repeat}"
         )
-        print(f"arq {version('arq')}, Django {django.get_version()}, Python {sys.version.split()[0]}\n")
+        print(f"arq {version('arq')}, Django {django.get_version()}, Python {sys.version.split()[0]}")
+        print(f"mirror database: {connection.vendor} {connection.settings_dict['NAME']}\n")
         results: dict[str, Measurement] = {}
         started = time.perf_counter()
         if args.only in (None, "enqueue"):
