@@ -8,7 +8,7 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest chaos bench clean
+.PHONY: demo test lint typecheck pytest test-postgres chaos bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ pytest: $(VENV)/.test-installed
 	$(PY) -m pytest
 
 test: lint typecheck pytest
+
+# The result-mirror tests again on PostgreSQL (pytest-django creates and drops test_arq_django).
+PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django
+MIRROR_TESTS := tests/test_models.py tests/test_admin.py tests/test_progress.py $(wildcard tests/test_mirror_*.py)
+test-postgres: $(VENV)/.test-installed
+	mkdir -p .run
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(MIRROR_TESTS)
 
 # Fault tests on PostgreSQL (a database outage is staged there); REDIS_URL as for `make test`.
 CHAOS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/arq_django

@@ -18,9 +18,10 @@ from .serializers import get_serializer
 @register("arq_django")
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E001: ``ARQ_DJANGO`` is invalid. E002: the serializer cannot be loaded. E003: job modules fail.
-    E004: a job is pinned to a queue missing from ``ARQ_DJANGO['QUEUES']``."""
+    E004: a job is pinned to a queue missing from ``ARQ_DJANGO['QUEUES']``.
+    E005: the result mirror is on but the database cannot run its upsert."""
     try:
-        build_config(getattr(settings, "ARQ_DJANGO", None))
+        config = build_config(getattr(settings, "ARQ_DJANGO", None))
     except ImproperlyConfigured as e:
         return [Error(str(e), hint="Fix the ARQ_DJANGO setting.", id="arq_django.E001")]
     errors: list[CheckMessage] = []
@@ -28,6 +29,17 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         get_serializer()
     except ImproperlyConfigured as e:
         errors.append(Error(str(e), id="arq_django.E002"))
+    if config.mirror:
+        from django.db import NotSupportedError, connections
+
+        from .mirror.writer import check_vendor, database_for_writes
+
+        try:
+            check_vendor(connections[database_for_writes()])
+        except NotSupportedError as e:
+            errors.append(
+                Error(str(e), hint="Use PostgreSQL or SQLite, or set MIRROR=False.", id="arq_django.E005")
+            )
     try:
         registry.all()
     except ImproperlyConfigured as e:

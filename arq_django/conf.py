@@ -47,6 +47,12 @@ DEFAULTS: dict[str, Any] = {
     "API_ENQUEUE_ALLOWED": [],
     "METRICS_TOKENS": None,
     "LOG_JOBS": True,
+    "MIRROR": True,
+    "MIRROR_ON_ENQUEUE": True,
+    "MIRROR_FLUSH_INTERVAL": 0.25,
+    "MIRROR_BATCH_SIZE": 500,
+    "MIRROR_RECONCILE_INTERVAL": 60,
+    "RESULT_RETENTION": None,
 }
 
 HEALTH_CHECK_NAMES = ("redis", "database", "workers", "backlog")
@@ -116,6 +122,18 @@ class Config:
     job_completion_wait: float
     expires_extra: float
     sync_threads: int
+    mirror: bool
+    """Keep a ``JobResult`` row per job up to date (the result mirror)."""
+    mirror_on_enqueue: bool
+    """``enqueue()`` creates the ``queued`` row; ``False`` leaves row creation to the worker."""
+    mirror_flush_interval: float
+    """Seconds between the worker's batched mirror writes."""
+    mirror_batch_size: int
+    """Buffered row updates that trigger a write before the interval is up."""
+    mirror_reconcile_interval: float
+    """Seconds between passes that fill rows from arq's result records (also run at worker start)."""
+    result_retention: float | None
+    """Seconds after which finished rows are pruned by a built-in hourly cron job; ``None``: never."""
     priority_step: float = 0.1
     """Seconds of queue age one priority step is worth (see :mod:`arq_django.priority`)."""
     queues_listed: bool = False
@@ -210,6 +228,12 @@ def build_config(raw: Any) -> Config:
         heartbeat_interval=heartbeat_interval,
         **_health_options(v, queue),
         log_jobs=_bool("LOG_JOBS", v["LOG_JOBS"]),
+        mirror=_bool("MIRROR", v["MIRROR"]),
+        mirror_on_enqueue=_bool("MIRROR_ON_ENQUEUE", v["MIRROR_ON_ENQUEUE"]),
+        mirror_flush_interval=_seconds("MIRROR_FLUSH_INTERVAL", v["MIRROR_FLUSH_INTERVAL"]),
+        mirror_batch_size=_positive_int("MIRROR_BATCH_SIZE", v["MIRROR_BATCH_SIZE"]),
+        mirror_reconcile_interval=_seconds("MIRROR_RECONCILE_INTERVAL", v["MIRROR_RECONCILE_INTERVAL"]),
+        result_retention=_retention(v["RESULT_RETENTION"]),
     )
 
 
@@ -259,6 +283,17 @@ def _health_options(v: dict[str, Any], queue: str) -> dict[str, Any]:
         "api_enqueue_allowed": _str_list("API_ENQUEUE_ALLOWED", v["API_ENQUEUE_ALLOWED"]),
         "metrics_tokens": None if metrics_tokens is None else _str_list("METRICS_TOKENS", metrics_tokens),
     }
+
+
+def _retention(value: Any) -> float | None:
+    if value is None:
+        return None
+    seconds = _seconds("RESULT_RETENTION", value)
+    if not seconds:
+        raise ImproperlyConfigured(
+            "ARQ_DJANGO['RESULT_RETENTION'] must be positive (or None to keep rows forever), got 0."
+        )
+    return seconds
 
 
 @functools.cache

@@ -5,7 +5,8 @@ collide, so that path is a single round trip (MULTI, PSETEX job, ZADD queue, LPU
 EXEC); a caller-chosen ``_job_id`` (or a unique job's derived id) adds arq's WATCH / EXISTS guard so a
 second enqueue with the same id returns ``None``. The wake signal (:mod:`arq_django.wake`) lets an idle
 worker start the job at once. ``_on_commit=True`` / :func:`enqueue_on_commit` defer the write to
-``transaction.on_commit``.
+``transaction.on_commit``. With the result mirror on, the job's ``JobResult`` row is created once
+Redis has the job (:mod:`arq_django.mirror.producer`).
 """
 
 from __future__ import annotations
@@ -96,6 +97,11 @@ async def awrite(plan: JobPlan) -> bool:
         raise _enqueue_error(plan, e) from e
 
 
+def _mirror_on_enqueue() -> bool:
+    config = get_config()
+    return config.mirror and config.mirror_on_enqueue
+
+
 def enqueue(
     name: str,
     *args: Any,
@@ -127,10 +133,19 @@ def enqueue(
         priority=_priority,
     )
     if _on_commit:
-        return _write_on_commit(plan, _using)
+        return _write_on_commit(plan, _using, args, kwargs)
     if not write(plan):
         return None
+    _record(plan, args, kwargs)
     return JobHandle(plan.job_id, plan.queue_name, plan.function)
+
+
+def _record(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Create the job's mirror row once Redis has the job (when the mirror is on at enqueue)."""
+    if _mirror_on_enqueue():
+        from .mirror.producer import record_enqueued  # models load only once apps are ready
+
+        record_enqueued(plan, args, kwargs)
 
 
 def enqueue_on_commit(
@@ -163,13 +178,18 @@ def enqueue_on_commit(
         expires=_expires,
         priority=_priority,
     )
-    return _write_on_commit(plan, _using)
+    return _write_on_commit(plan, _using, args, kwargs)
 
 
-def _write_on_commit(plan: JobPlan, using: str | None) -> JobHandle:
+def _write_on_commit(
+    plan: JobPlan, using: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> JobHandle:
     def write_at_commit() -> None:
-        if not write(plan.rebased(timestamp_ms())):
+        at_commit = plan.rebased(timestamp_ms())
+        if not write(at_commit):
             logger.info("job %s (%s) not enqueued at commit: its id is taken", plan.job_id, plan.function)
+            return
+        _record(at_commit, args, kwargs)
 
     # Outside an atomic block Django runs the callback at once; an EnqueueError then reaches the caller,
     # and after a commit it propagates from the atomic block's exit (the data is committed, the job is not).
@@ -208,4 +228,8 @@ async def aenqueue(
     )
     if not await awrite(plan):
         return None
+    if _mirror_on_enqueue():
+        from .mirror.producer import arecord_enqueued
+
+        await arecord_enqueued(plan, args, kwargs)
     return JobHandle(plan.job_id, plan.queue_name, plan.function)

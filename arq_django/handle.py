@@ -15,6 +15,9 @@ from .abort import aabort, abort
 from .conf import get_config
 from .connection import async_pool, sync_client
 from .exceptions import JobFailed, JobResultTimeout, ResultNotFound
+from .progress import Progress
+from .progress import aread as aread_progress
+from .progress import read as read_progress
 from .serializers import get_serializer
 
 POLL_INTERVAL = 0.05
@@ -101,6 +104,10 @@ class JobHandle:
         one is cancelled. ``True`` when an abort was requested (with ``wait``: when it ended aborted)."""
         return abort(self.job_id, self.queue_name, wait=wait)
 
+    def progress(self) -> Progress | None:
+        """The progress the job last reported (``ctx["progress"]``), or ``None``."""
+        return read_progress(self.job_id)
+
     # -- async --------------------------------------------------------------------------------------
     def _arq_job(self) -> Job:
         return Job(self.job_id, async_pool(), self.queue_name, get_serializer().loads)
@@ -126,3 +133,6 @@ class JobHandle:
             raise ResultNotFound(str(e)) from e
         except TimeoutError as e:
             raise JobResultTimeout(f"job {self.job_id} did not finish within {timeout} s") from e
+
+    async def aprogress(self) -> Progress | None:
+        return await aread_progress(self.job_id, async_pool())

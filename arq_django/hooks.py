@@ -1,4 +1,5 @@
-"""Worker lifecycle hooks: logging, the sync-handler thread pool and database connection hygiene."""
+"""Worker lifecycle hooks: logging, the sync-handler thread pool, database connection hygiene, the
+result mirror and ``ctx["progress"]``."""
 
 from __future__ import annotations
 
@@ -15,12 +16,15 @@ from . import heartbeat
 from .conf import get_config
 from .db_hygiene import DbHygiene
 from .ingest import background as list_ingestion
+from .progress import CTX_KEY as PROGRESS_KEY
+from .progress import ProgressReporter, ttl_for_jobs
 from .runner import EXECUTOR_KEY
 from .signals import SignalSender
 
 logger = logging.getLogger("arq_django.worker")
 HYGIENE_KEY = "arq_django_db_hygiene"
 SIGNALS_KEY = "arq_django_signals"
+MIRROR_KEY = "arq_django_mirror"
 
 
 def worker_name() -> str:
@@ -38,10 +42,30 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         hygiene.start()
         sender = ctx[SIGNALS_KEY] = SignalSender()
         worker.add_listener(sender)
+        if config.mirror:
+            from .mirror.listener import Mirror  # models load only once apps are ready
+
+            mirror = ctx[MIRROR_KEY] = Mirror.from_config(config)
+            worker.add_listener(mirror)
+            mirror.start()
     await list_ingestion.start(ctx)
     await heartbeat.start(ctx)
     logger.info(
         "arq_django worker %s started on queue %s", ctx["worker_name"], getattr(worker, "queue_name", "?")
+    )
+
+
+async def on_job_start(ctx: dict[str, Any]) -> None:
+    """Give the job its ``ctx["progress"]`` reporter."""
+    mirror = ctx.get(MIRROR_KEY)
+    worker = ctx.get("worker")
+    ctx[PROGRESS_KEY] = ProgressReporter(
+        ctx["job_id"],
+        ctx["job_try"],
+        getattr(worker, "queue_name", ""),
+        ctx["redis"],
+        mirror.progress if mirror is not None else None,
+        ttl_for_jobs(),
     )
 
 
@@ -52,6 +76,9 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
         await sender.aclose()
         ctx["worker"].remove_listener(sender)
     await heartbeat.stop(ctx)
+    mirror = ctx.pop(MIRROR_KEY, None)
+    if mirror is not None:
+        await mirror.stop()
     hygiene: DbHygiene | None = ctx.pop(HYGIENE_KEY, None)
     if hygiene is not None:
         await hygiene.stop()

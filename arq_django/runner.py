@@ -16,6 +16,8 @@ from arq.cron import CronJob, cron
 from arq.worker import Function, func
 from django.db import close_old_connections
 
+from .progress import CTX_KEY as PROGRESS_KEY
+from .progress import ProgressReporter
 from .registry import JobSpec
 from .retry import with_retries, with_timeout
 from .unique import hold_for
@@ -43,6 +45,9 @@ def wrap_sync(spec: JobSpec) -> Callable[..., Any]:
     @functools.wraps(handler)
     async def run_in_thread(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         executor: ThreadPoolExecutor | None = ctx.get(EXECUTOR_KEY)
+        reporter = ctx.get(PROGRESS_KEY)
+        if isinstance(reporter, ProgressReporter):
+            ctx = {**ctx, PROGRESS_KEY: reporter.sync}  # sync handlers call ctx["progress"] without await
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(executor, _call_sync, handler, ctx, args, kwargs)
 

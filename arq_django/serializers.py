@@ -160,3 +160,17 @@ def _load(spec: str) -> Serializer:
 def get_serializer() -> Serializer:
     """The configured serializer (``ARQ_DJANGO['SERIALIZER']``)."""
     return _load(get_config().serializer)
+
+
+def to_json_data(value: Any) -> Any:
+    """``value`` as plain JSON data in the tagged form (for ``JSONField`` columns); a value the JSON
+    form cannot hold (a pickle-serializer payload) is kept as its ``repr``."""
+    try:
+        return _encode(value)
+    except TypeError:
+        return {TAG: "repr", "v": repr(value)}
+
+
+def from_json_data(data: Any) -> Any:
+    """The inverse of :func:`to_json_data` (tagged values come back as their types)."""
+    return json_loads(json.dumps(data).encode())

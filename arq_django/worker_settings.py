@@ -70,6 +70,7 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         "job_deserializer": serializer.loads,
         "on_startup": hooks.on_startup,
         "on_shutdown": hooks.on_shutdown,
+        "on_job_start": hooks.on_job_start,
         "max_jobs": config.max_jobs,
         "job_timeout": config.job_timeout,
         "keep_result": config.keep_result,
@@ -80,6 +81,10 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         "expires_extra_ms": round(config.expires_extra * 1000),
         "log_jobs": config.log_jobs,
     }
+    if config.mirror and config.result_retention is not None:
+        from .mirror.retention import cron_job
+
+        options["cron_jobs"] = [*options["cron_jobs"], cron_job()]
     options.update(overrides)
     return options
 

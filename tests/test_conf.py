@@ -122,3 +122,26 @@ def test_log_jobs_must_be_a_bool() -> None:
     assert build_config({"LOG_JOBS": False}).log_jobs is False
     with pytest.raises(ImproperlyConfigured, match="LOG_JOBS"):
         build_config({"LOG_JOBS": "no"})
+
+
+def test_mirror_settings():
+    config = build_config({"RESULT_RETENTION": timedelta(days=7), "MIRROR_FLUSH_INTERVAL": 1})
+    assert config.mirror and config.mirror_on_enqueue
+    assert (config.mirror_flush_interval, config.mirror_batch_size) == (1.0, 500)
+    assert config.result_retention == 7 * 86400 and build_config({}).result_retention is None
+    for raw, fragment in [
+        ({"MIRROR": "yes"}, "MIRROR"),
+        ({"MIRROR_BATCH_SIZE": 0}, "MIRROR_BATCH_SIZE"),
+        ({"RESULT_RETENTION": 0}, "RESULT_RETENTION"),
+        ({"MIRROR_RECONCILE_INTERVAL": -1}, "MIRROR_RECONCILE_INTERVAL"),
+    ]:
+        with pytest.raises(ImproperlyConfigured, match=fragment):
+            build_config(raw)
+
+
+def test_mirror_on_an_unsupported_database_fails_the_check(monkeypatch):
+    from arq_django.mirror import writer
+
+    monkeypatch.setattr(writer, "SUPPORTED_VENDORS", ("oracle",))
+    (error,) = [e for e in check_settings() if e.id == "arq_django.E005"]
+    assert "set ARQ_DJANGO['MIRROR'] = False" in error.msg

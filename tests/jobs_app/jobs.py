@@ -188,3 +188,36 @@ async def concurrent(ctx: dict[str, Any], key: str, seconds: float) -> None:
     await ctx["redis"].rpush(key, running)
     await asyncio.sleep(seconds)
     await ctx["redis"].decr(f"{key}:running")
+
+
+@job
+async def gated(ctx: dict[str, Any], gate: str, progress: float = 0.5) -> str:
+    """Report progress, then wait until the Redis key ``gate`` exists: tests see the job running."""
+    await ctx["progress"](progress, "waiting for the gate")
+    while not await ctx["redis"].exists(gate):
+        await asyncio.sleep(0.02)
+    return "opened"
+
+
+@job("sync_gated")
+def sync_gated(ctx: dict[str, Any], gate: str) -> str:
+    """The sync twin of ``gated`` (gives up after a minute: a thread cannot be cancelled)."""
+    ctx["progress"](0.25, "sync, waiting")
+    client = redis.Redis.from_url(get_config().redis_url)
+    try:
+        deadline = time.monotonic() + 60
+        while not client.exists(gate) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        client.close()
+    return "opened"
+
+
+@job
+async def retry_later(ctx: dict[str, Any]) -> int:
+    """Try 1 asks to run again in an hour (tests move it forward); try 2 completes."""
+    from arq import Retry
+
+    if ctx["job_try"] == 1:
+        raise Retry(defer=3600)
+    return int(ctx["job_try"])
