@@ -51,7 +51,7 @@ test-postgres: $(VENV)/.test-installed
 CHAOS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/arq_django
 chaos: $(VENV)/.test-installed
 	mkdir -p .run
-	DATABASE_URL=$(CHAOS_DATABASE_URL) $(PY) -m pytest -m chaos tests/chaos
+	DATABASE_URL=$(CHAOS_DATABASE_URL) $(PY) -m pytest -m chaos tests/chaos -s -p no:cacheprovider
 
 bench: $(VENV)/.test-installed
 	$(PY) -m bench.run

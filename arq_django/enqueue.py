@@ -12,10 +12,12 @@ Redis has the job (:mod:`arq_django.mirror.producer`).
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime
 from typing import Any
 
 import redis
+from arq.connections import ArqRedis
 from arq.utils import timestamp_ms
 from django.db import transaction
 from redis.asyncio.client import Pipeline as AsyncPipeline
@@ -45,56 +47,82 @@ def _enqueue_error(plan: JobPlan, e: Exception) -> EnqueueError:
     )
 
 
+def _stale(started: float) -> bool:
+    """A pooled connection left from before a Redis restart fails at once; a server that is really
+    unreachable takes the connect timeout. Only the first earns one more, fresh try."""
+    return time.monotonic() - started < get_config().connect_timeout / 2
+
+
 def write(plan: JobPlan) -> bool:
     """Write a planned job with the sync client; ``False`` when the id already exists."""
     client = sync_client()
+    started = time.monotonic()
     try:
-        if not plan.guarded:
-            with client.pipeline(transaction=True) as pipe:
-                _queue_commands(pipe, plan)
-                pipe.execute()
-            return True
-        with client.pipeline(transaction=True) as pipe:
-            pipe.watch(*plan.guard_keys)  # type: ignore[no-untyped-call]
-            if pipe.exists(*plan.guard_keys):
-                return False
-            pipe.multi()
-            if plan.stale_keys:
-                pipe.delete(*plan.stale_keys)
-            _queue_commands(pipe, plan)
-            try:
-                pipe.execute()
-            except redis.WatchError:
-                return False
-            return True
+        try:
+            return _write_once(client, plan)
+        except redis.ConnectionError:
+            if not _stale(started):
+                raise
+            return _write_once(client, plan)
     except redis.RedisError as e:
         raise _enqueue_error(plan, e) from e
+
+
+def _write_once(client: redis.Redis, plan: JobPlan) -> bool:
+    if not plan.guarded:
+        with client.pipeline(transaction=True) as pipe:
+            _queue_commands(pipe, plan)
+            pipe.execute()
+        return True
+    with client.pipeline(transaction=True) as pipe:
+        pipe.watch(*plan.guard_keys)  # type: ignore[no-untyped-call]
+        if pipe.exists(*plan.guard_keys):
+            return False
+        pipe.multi()
+        if plan.stale_keys:
+            pipe.delete(*plan.stale_keys)
+        _queue_commands(pipe, plan)
+        try:
+            pipe.execute()
+        except redis.WatchError:
+            return False
+        return True
 
 
 async def awrite(plan: JobPlan) -> bool:
     """Async twin of :func:`write`, on the running loop's ``ArqRedis`` pool."""
     pool = async_pool()
+    started = time.monotonic()
     try:
-        if not plan.guarded:
-            async with pool.pipeline(transaction=True) as pipe:
-                _queue_commands(pipe, plan)
-                await pipe.execute()
-            return True
-        async with pool.pipeline(transaction=True) as pipe:
-            await pipe.watch(*plan.guard_keys)
-            if await pipe.exists(*plan.guard_keys):
-                return False
-            pipe.multi()  # type: ignore[no-untyped-call]
-            if plan.stale_keys:
-                pipe.delete(*plan.stale_keys)
-            _queue_commands(pipe, plan)
-            try:
-                await pipe.execute()
-            except redis.WatchError:
-                return False
-            return True
+        try:
+            return await _awrite_once(pool, plan)
+        except redis.ConnectionError:
+            if not _stale(started):
+                raise
+            return await _awrite_once(pool, plan)
     except redis.RedisError as e:
         raise _enqueue_error(plan, e) from e
+
+
+async def _awrite_once(pool: ArqRedis, plan: JobPlan) -> bool:
+    if not plan.guarded:
+        async with pool.pipeline(transaction=True) as pipe:
+            _queue_commands(pipe, plan)
+            await pipe.execute()
+        return True
+    async with pool.pipeline(transaction=True) as pipe:
+        await pipe.watch(*plan.guard_keys)
+        if await pipe.exists(*plan.guard_keys):
+            return False
+        pipe.multi()  # type: ignore[no-untyped-call]
+        if plan.stale_keys:
+            pipe.delete(*plan.stale_keys)
+        _queue_commands(pipe, plan)
+        try:
+            await pipe.execute()
+        except redis.WatchError:
+            return False
+        return True
 
 
 def _mirror_on_enqueue() -> bool:

@@ -183,3 +183,27 @@ def test_per_call_event_loops_do_not_pile_up_connections(redis_url, redis_client
     assert redis_client.zcard("arq:queue") == 30
     db = redis_client.connection_pool.connection_kwargs.get("db", 0)
     assert len([c for c in redis_client.client_list() if int(c["db"]) == int(db)]) < 10
+
+
+@pytest.mark.integration
+async def test_enqueue_after_a_redis_restart_uses_a_fresh_connection(settings):
+    """The pools' connections died with the old server: the first enqueue after the restart works
+    (sync redis-py reconnects on checkout; the async pool needs arq_django's one fresh retry)."""
+    import redis as redis_py
+
+    from arq_django import embedded
+    from arq_django.connection import aclose_pools
+
+    port = embedded.free_port()
+    server = embedded.start(port=port)
+    settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, "REDIS_URL": server.url}
+    try:
+        assert enqueue("add", 1, 1) is not None and await aenqueue("add", 1, 1) is not None
+        server.stop()
+        server = embedded.start(port=port)
+        assert enqueue("add", 2, 2) is not None
+        assert await aenqueue("add", 2, 2) is not None
+        assert redis_py.Redis.from_url(server.url).zcard("arq:queue") == 2
+    finally:
+        await aclose_pools()
+        server.stop()

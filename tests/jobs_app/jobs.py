@@ -221,3 +221,11 @@ async def retry_later(ctx: dict[str, Any]) -> int:
     if ctx["job_try"] == 1:
         raise Retry(defer=3600)
     return int(ctx["job_try"])
+
+
+@job(
+    retry_on=(redis.ConnectionError, redis.TimeoutError), retry_backoff=0.2, retry_jitter=False, max_tries=20
+)
+async def count_retrying(ctx: dict[str, Any], key: str, seconds: float = 0.0) -> str:
+    """``count`` for jobs that must survive a Redis restart: a failed INCR/SADD retries the job."""
+    return await count(ctx, key, seconds)
