@@ -1,9 +1,11 @@
 """Benchmark arq_django against raw arq on a real Redis: enqueue throughput, then the workers (drain rate,
-enqueue → start latency, idle Redis commands, peak RSS; see ``bench.workers``).
+enqueue → start latency, idle Redis commands, peak RSS; our worker's drain also with the result mirror
+on; see ``bench.workers``).
 
 Run from the repository root: ``.venv/bin/python -m bench.run [--jobs N] [--only enqueue|workers]``.
 Everything happens in the bench's own Redis database (``--db``, default 14), which is FLUSHDB-ed before
-and after every measurement; other databases are never touched.
+and after every measurement; other databases are never touched. The mirror writes to the bench's own
+SQLite file (``.run/bench.sqlite3``) unless ``DATABASE_URL`` is set.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import django
@@ -23,19 +26,22 @@ import redis
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 from asgiref.sync import async_to_sync
+from django.conf import settings
 
 from arq_django import aenqueue, enqueue
 from arq_django.conf import get_config
 from arq_django.connection import aclose_pools, redact_url
 from arq_django.serializers import Serializer, get_serializer
 
-from . import workers
+from . import database, workers
 from .jobs import NOOP
 
 JOB = NOOP
 DEFAULT_URL = "redis://127.0.0.1:6379/0"
 DEFAULT_DB = 14
 DEFAULT_JOBS = 5000
+BENCH_DATABASE = Path(__file__).resolve().parent.parent / ".run" / "bench.sqlite3"
+"""The mirror's database unless ``DATABASE_URL`` is set: never the test suite's."""
 ASYNC_TO_SYNC_SHARE = 10
 """The async_to_sync variant opens a pool per call, so it runs 1/10 of the jobs to keep the run short."""
 
@@ -121,7 +127,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--repeat",
         type=at_least(1),
         default=3,
-        help="drains of the arq_django and tuned arq workers; the best counts (default 3)",
+        help="drains of our worker (mirror off and on) and of tuned arq; the best counts (default 3)",
     )
     parser.add_argument(
         "--latency-jobs", type=at_least(1), default=50, help="single jobs timed per worker (default 50)"
@@ -144,17 +150,28 @@ def with_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}", query=urlencode(query)))
 
 
-def setup_django(url: str) -> None:
+def setup_django(url: str, *, mirror: bool = False) -> None:
+    """Set Django up on the bench's Redis database and SQL database, with the result mirror on or off.
+
+    No process of the bench writes rows at enqueue (``MIRROR_ON_ENQUEUE`` off): enqueue figures are
+    Redis only, and with the mirror on the worker creates every row when the job starts.
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.test")
     # The worker's "started"/"stopped" lines would interleave with the report.
     os.environ.setdefault("ARQ_DJANGO_LOG_LEVEL", "WARNING")
     os.environ["REDIS_URL"] = url
+    if "DATABASE_URL" not in os.environ:  # inherited by the worker processes
+        BENCH_DATABASE.parent.mkdir(exist_ok=True)
+        os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DATABASE}"
+    # Before setup, so that nothing has read (and cached) the configuration yet.
+    configured = getattr(settings, "ARQ_DJANGO", None) or {}
+    settings.ARQ_DJANGO = {**configured, "MIRROR": mirror, "MIRROR_ON_ENQUEUE": False}
     django.setup()
-    configured = get_config().redis_url
-    if configured != url:
+    redis_url = get_config().redis_url
+    if redis_url != url:
         raise BenchFailed(
             f"{os.environ['DJANGO_SETTINGS_MODULE']} sets ARQ_DJANGO['REDIS_URL'] to "
-            f"{redact_url(configured)}, not the bench database {redact_url(url)}; use a settings module "
+            f"{redact_url(redis_url)}, not the bench database {redact_url(url)}; use a settings module "
             "that reads REDIS_URL (settings.test does)."
         )
 
@@ -298,7 +315,7 @@ def report(title: str, rows: list[Measurement]) -> None:
     print(flush=True)
 
 
-def report_ratios(results: dict[str, Measurement], figures: dict[str, workers.Figures] | None) -> bool:
+def report_ratios(results: dict[str, Measurement], figures: workers.Figures | None) -> bool:
     """Print the RATIOS block; ``False`` when a worker target is missed."""
     print("RATIOS")
     for label, first, second in RATIOS:
@@ -310,7 +327,6 @@ def report_ratios(results: dict[str, Measurement], figures: dict[str, workers.Fi
     for label, value, target, ok in workers.targets(figures):
         print(f"  {label:38} {value:8.2f}   target {target:6} {'met' if ok else 'MISSED'}")
         met &= ok
-    print("  drain with the result mirror on / off       n/a   (no mirror in this build)")
     return met
 
 
@@ -327,18 +343,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(
             f"max_jobs={config.max_jobs}, poll_delay={config.poll_delay}s, keep_result={config.keep_result}s"
         )
-        print(f"arq {version('arq')}, Django {django.get_version()}, Python {sys.version.split()[0]}\n")
-        results: dict[str, Measurement] = {}
-        figures: dict[str, workers.Figures] | None = None
+        print(f"arq {version('arq')}, Django {django.get_version()}, Python {sys.version.split()[0]}")
         started = time.perf_counter()
+        run_workers = args.only in (None, "workers")
+        if run_workers:
+            database.prepare()
+            print(
+                f"result mirror: {database.describe()}, flush every {config.mirror_flush_interval}s "
+                f"or {config.mirror_batch_size} updates"
+            )
+        print()
+        results: dict[str, Measurement] = {}
+        figures: workers.Figures | None = None
         if args.only in (None, "enqueue"):
             results |= enqueue_phase(bench)
-        if args.only in (None, "workers"):
+        if run_workers:
             figures = workers.run_phases(
                 url, bench.admin, bench.jobs, args.repeat, args.latency_jobs, args.idle_seconds
             )
             workers.report(figures, bench.jobs, args.latency_jobs, args.idle_seconds)
-    except (BenchFailed, workers.WorkerFailed) as e:
+    except (BenchFailed, workers.WorkerFailed, database.DatabaseUnusable) as e:
         print(f"FAILED: {e}", file=sys.stderr)
         return 1
     print(f"total {time.perf_counter() - started:.1f}s")

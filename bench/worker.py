@@ -1,9 +1,10 @@
 """One benchmark worker in its own process: ``python -m bench.worker KIND MODE --redis-url URL ...``.
 
-KIND is ``arq_django`` (our worker, built by ``worker_settings``, Django set up) or ``arq_default`` /
-``arq_tuned`` (a plain ``arq.worker.Worker`` with ``poll_delay`` 0.5 s / 0.01 s, no Django imported).
-MODE ``drain`` runs a burst worker over the queue; ``serve`` runs until SIGTERM. Either way the process
-prints one JSON line at the end: seconds spent in the worker, job counts and its peak RSS.
+KIND is ``arq_django`` / ``arq_django_mirror`` (our worker, built by ``worker_settings``, Django set up,
+``ARQ_DJANGO['MIRROR']`` off / on) or ``arq_default`` / ``arq_tuned`` (a plain ``arq.worker.Worker``
+with ``poll_delay`` 0.5 s / 0.01 s, no Django imported). MODE ``drain`` runs a burst worker over the
+queue; ``serve`` runs until SIGTERM. Either way the process prints one JSON line at the end: seconds
+spent in the worker (for a drain, up to the end of its ``close()``), job counts and its peak RSS.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from arq.worker import Worker, func
 
 from .handlers import bench_noop, bench_stamp
 
-KINDS = ("arq_django", "arq_default", "arq_tuned")
+KINDS = ("arq_django", "arq_django_mirror", "arq_default", "arq_tuned")
 RAW_POLL_DELAY = {"arq_default": 0.5, "arq_tuned": 0.01}
 """The raw arq kinds' ``poll_delay`` (arq's default, and tuned); ours uses ``ARQ_DJANGO['POLL_DELAY']``."""
 
@@ -48,10 +49,10 @@ def _dumps(value: Any) -> bytes:
 def build(args: argparse.Namespace) -> Worker:
     burst = args.mode == "drain"
     handle_signals = args.mode == "serve"
-    if args.kind == "arq_django":
+    if args.kind in ("arq_django", "arq_django_mirror"):
         from .run import setup_django
 
-        setup_django(args.redis_url)
+        setup_django(args.redis_url, mirror=args.kind == "arq_django_mirror")
         from arq_django import worker_settings
 
         from . import jobs  # noqa: F401 - registers the bench jobs
@@ -76,12 +77,12 @@ def build(args: argparse.Namespace) -> Worker:
 
 async def _drain(args: argparse.Namespace) -> tuple[float, Worker]:
     worker = build(args)  # inside the loop: arq's Worker binds the running loop when created
+    start = time.perf_counter()
     try:
-        start = time.perf_counter()
         await worker.async_run()
-        return time.perf_counter() - start, worker
     finally:
-        await worker.close()
+        await worker.close()  # timed: the result mirror writes its last rows here
+    return time.perf_counter() - start, worker
 
 
 def peak_rss_kb() -> int:
