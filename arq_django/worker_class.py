@@ -10,15 +10,12 @@ What it adds to ``arq.worker.Worker``:
   ``poll_delay``. Jobs claimed in a batch arrive at :meth:`Worker.run_claimed` already read;
 - arq's ``finish_job`` writes, batched across the jobs that end together (:mod:`arq_django.finish`).
 
-arq's CLI always instantiates ``arq.worker.Worker``. :func:`install` teaches arq's ``create_worker`` to
-honour a ``worker_class`` attribute on a settings class, so ``arq arq_django.worker.WorkerSettings``
-runs this class; settings without that attribute (plain arq users in the same process) are untouched.
+arq's CLI builds this class through :mod:`arq_django.cli_dispatch`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import traceback
 from typing import Any
@@ -32,6 +29,7 @@ from arq.utils import args_to_string, ms_to_datetime, timestamp_ms, to_ms, trunc
 from arq.worker import JobExecutionFailed, Retry, RetryJob
 
 from .claim import ClaimedJob
+from .early import EarlyFailure, describe
 from .events import JobEnd, JobListener, JobStart, Outcome
 from .finish import Finish, Finisher, wait_written
 from .hooks import worker_name
@@ -39,12 +37,6 @@ from .worker_loop import LoopWorker
 
 logger = logging.getLogger("arq.worker")
 _NO_RESULT = object()
-
-
-def describe(exc: BaseException) -> str:
-    """``Type: message`` for logs, the mirror and ``JobEnd.error``."""
-    message = str(exc)
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 class Worker(LoopWorker):
@@ -92,7 +84,7 @@ class Worker(LoopWorker):
         """Run one claimed job: arq's ``Worker.run_job`` with events at every exit."""
         start_ms = timestamp_ms()
         job_id, score, raw, job_try, abort_job = job.job_id, job.score, job.raw, job.job_try, job.aborted
-        early = _EarlyFailure(self, job_id, job_try, start_ms)
+        early = EarlyFailure(self, job_id, job_try, start_ms)
         if not raw:
             logger.warning("job %s expired", job_id)
             return await early.fail(JobExecutionFailed("job expired"))
@@ -358,91 +350,3 @@ class Worker(LoopWorker):
                 keep_in_progress_ms=to_ms(keep_in_progress),
             )
         )
-
-
-class _EarlyFailure:
-    """Fails a job that cannot start (expired, undecodable, unknown, aborted, out of tries), like arq,
-    and reports it with whatever is known of the job."""
-
-    def __init__(self, worker: Worker, job_id: str, job_try: int, start_ms: int) -> None:
-        self.worker = worker
-        self.job_id = job_id
-        self.job_try = job_try
-        self.start_ms = start_ms
-        self.max_tries = worker.max_tries
-        self.function = "<unknown>"
-        self.args: tuple[Any, ...] = ()
-        self.kwargs: dict[str, Any] = {}
-        self.enqueue_time_ms = 0
-
-    def describe_job(self, function: Any, args: Any, kwargs: Any, enqueue_time_ms: Any) -> None:
-        self.function = function if isinstance(function, str) else repr(function)
-        self.args = tuple(args) if isinstance(args, (list, tuple)) else (args,)
-        self.kwargs = kwargs if isinstance(kwargs, dict) else {"_": kwargs}
-        self.enqueue_time_ms = enqueue_time_ms if isinstance(enqueue_time_ms, int) else 0
-
-    async def fail(self, exc: BaseException, outcome: Outcome = Outcome.FAILED) -> None:
-        worker = self.worker
-        worker.jobs_failed += 1
-        finished_ms = timestamp_ms()
-        result_data = serialize_result(
-            function=self.function,
-            args=self.args,
-            kwargs=self.kwargs,
-            job_try=self.job_try,
-            enqueue_time_ms=self.enqueue_time_ms,
-            success=False,
-            result=exc,
-            start_ms=self.start_ms,
-            finished_ms=finished_ms,
-            ref=f"{self.job_id}:{self.function}",
-            serializer=worker.job_serializer,
-            queue_name=worker.queue_name,
-            job_id=self.job_id,
-        )
-        await asyncio.shield(worker.finish_failed_job(self.job_id, result_data))
-        worker._emit(
-            "job_ended",
-            JobEnd(
-                job_id=self.job_id,
-                function=self.function,
-                queue_name=worker.queue_name,
-                args=self.args,
-                kwargs=self.kwargs,
-                job_try=self.job_try,
-                max_tries=self.max_tries,
-                enqueue_time=ms_to_datetime(self.enqueue_time_ms) if self.enqueue_time_ms else None,
-                started_at=ms_to_datetime(self.start_ms),
-                finished_at=ms_to_datetime(finished_ms),
-                worker=worker.name,
-                outcome=outcome,
-                error="aborted" if outcome is Outcome.ABORTED else describe(exc),
-                exception=exc,
-            ),
-        )
-
-
-def _settings_dict(settings_cls: Any) -> dict[str, Any]:
-    return dict(settings_cls if isinstance(settings_cls, dict) else settings_cls.__dict__)
-
-
-def create_worker(settings_cls: Any, **kwargs: Any) -> arq.worker.Worker:
-    """``arq.worker.create_worker`` that builds ``settings_cls.worker_class`` when it is set."""
-    options = _settings_dict(settings_cls)
-    worker_class = options.get("worker_class")
-    if worker_class is None:
-        return _arq_create_worker(settings_cls, **kwargs)
-    accepted = set(inspect.signature(worker_class).parameters) | set(
-        inspect.signature(arq.worker.Worker).parameters
-    )
-    worker: arq.worker.Worker = worker_class(**{k: v for k, v in options.items() if k in accepted}, **kwargs)
-    return worker
-
-
-_arq_create_worker = arq.worker.create_worker
-
-
-def install() -> None:
-    """Route arq's CLI (run, ``--watch``) through :func:`create_worker`; idempotent."""
-    arq.worker.create_worker = create_worker
-    arq.cli.create_worker = create_worker  # type: ignore[attr-defined]

@@ -14,13 +14,14 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from . import hooks
+from .cli_dispatch import install
 from .conf import get_config
 from .connection import redis_settings
 from .queues import check_known, cron_jobs_for, jobs_for
 from .registry import registry
 from .runner import to_cron_job, to_function
 from .serializers import get_serializer
-from .worker_class import Worker, install
+from .worker_class import Worker
 
 install()
 

@@ -1,9 +1,11 @@
 """Finished jobs: what happened recently, and which results are still there to read.
 
-This module is the one place the operations tools ask about the past. Today it reads Redis: arq's
-``arq:result:<id>`` records (found with a bounded SCAN, so only results still within their
-``keep_result`` are seen) and the per-minute outcome counters workers keep (:mod:`arq_django.stats`).
-When the database mirror of job results exists, these functions switch to it and their callers stay.
+This module is the one place the operations tools ask about the past. It reads Redis, the source of
+truth the moment a job ends: arq's ``arq:result:<id>`` records (found with a bounded SCAN, so only
+results still within their ``keep_result`` are seen) and the per-minute outcome counters every worker
+keeps (:mod:`arq_django.stats`), which add up across workers exactly as the result mirror's rows would.
+Longer history lives in the mirror (``JobResult``, the admin); switching these functions to it would
+leave their callers unchanged.
 """
 
 from __future__ import annotations
