@@ -195,18 +195,21 @@ def enqueue_on_commit(
     ``_defer_by``) counts from the commit. If the id is taken by then (``_job_id`` or ``unique``), the
     write is skipped and the handle refers to the job that holds the id.
     """
-    plan = plan_job(
+    handle = enqueue(
         name,
-        args,
-        kwargs,
-        job_id=_job_id,
-        queue_name=_queue_name,
-        defer_until=_defer_until,
-        defer_by=_defer_by,
-        expires=_expires,
-        priority=_priority,
+        *args,
+        _job_id=_job_id,
+        _queue_name=_queue_name,
+        _defer_until=_defer_until,
+        _defer_by=_defer_by,
+        _expires=_expires,
+        _priority=_priority,
+        _on_commit=True,
+        _using=_using,
+        **kwargs,
     )
-    return _write_on_commit(plan, _using, args, kwargs)
+    assert handle is not None  # the on-commit path always returns the handle it will write
+    return handle
 
 
 def _write_on_commit(
