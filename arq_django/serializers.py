@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ImproperlyConfigured
@@ -43,8 +43,15 @@ class Serializer:
     loads: Loads
 
 
+_PLAIN: Final = frozenset({str, int, float, bool, type(None)})
+
+
 def _encode(value: Any) -> Any:
     """Turn ``value`` into plain JSON data, tagging the types JSON has no word for."""
+    if type(value) in _PLAIN:
+        return value
+    if type(value) is tuple and all(type(item) in _PLAIN for item in value):
+        return list(value)  # job arguments, most often: no item needs a look
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     if isinstance(value, dict):

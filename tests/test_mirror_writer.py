@@ -131,3 +131,15 @@ def test_values_that_json_cannot_hold_are_kept_as_repr():
 
     upsert([end(result=Opaque())])
     assert JobResult.objects.get(job_id="j1").result == {"__arq__": "repr", "v": "<Opaque>"}
+
+
+def test_times_keep_their_microseconds_and_zone():
+    """PostgreSQL gets times as epoch seconds, SQLite as text: both store the same instant."""
+    from zoneinfo import ZoneInfo
+
+    started = dt.datetime(2031, 5, 6, 7, 8, 9, 123457, tzinfo=ZoneInfo("Asia/Kathmandu"))
+    finished = dt.datetime(2031, 5, 6, 1, 23, 9, 999999, tzinfo=dt.UTC)
+    upsert([end(status=Status.FAILED, started_at=started)._replace(finished_at=finished)])
+    row = JobResult.objects.get(job_id="j1")
+    assert row.started_at == started and row.finished_at == finished
+    assert row.finished_at - row.started_at == dt.timedelta(microseconds=876542)
