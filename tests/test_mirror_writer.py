@@ -143,3 +143,20 @@ def test_times_keep_their_microseconds_and_zone():
     row = JobResult.objects.get(job_id="j1")
     assert row.started_at == started and row.finished_at == finished
     assert row.finished_at - row.started_at == dt.timedelta(microseconds=876542)
+
+
+@pytest.mark.parametrize("microsecond", [0, 500_000, 7])
+def test_stored_times_match_what_the_orm_writes(microsecond):
+    """Exact lookups compare the stored form (text on SQLite): the mirror must write the ORM's."""
+    when = T0.replace(microsecond=microsecond)
+    upsert([start()._replace(started_at=when)])
+    assert JobResult.objects.filter(started_at=when, enqueued_at=T0).count() == 1
+    assert JobResult.objects.filter(started_at__gt=when).count() == 0
+
+
+def test_without_use_tz_times_are_stored_as_local_wall_time(settings):
+    settings.USE_TZ = False
+    settings.TIME_ZONE = "Asia/Kathmandu"  # UTC+05:45
+    upsert([start()])
+    row = JobResult.objects.get(job_id="j1")
+    assert row.started_at == dt.datetime(2030, 1, 2, 8, 49, 6)  # T0 + 1 s, naive, in Kathmandu

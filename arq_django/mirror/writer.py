@@ -6,6 +6,10 @@ atomically, so concurrent writers (several workers, reconcile, a late flush) can
 row, with no read before the write and no row locks held across statements. Django's
 ``bulk_create(update_conflicts=True)`` cannot express the ``WHERE``, hence raw SQL here. Unknown values
 (``NULL``, or ``''`` for text) keep what is stored (``COALESCE``).
+
+The rows travel as one JSON document, taken apart by the database (``jsonb_array_elements`` on
+PostgreSQL, ``json_each`` on SQLite): the worker's mirror thread shares the GIL with the event loop,
+so the Python spent per row is the cost that counts.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from django.conf import settings
 from django.db import NotSupportedError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
+from django.utils import timezone
 
 from ..models import JobResult
 from ..serializers import to_json_data
@@ -69,39 +74,62 @@ def _upsert_sql(table: str, select: str) -> str:
     )
 
 
-# -- PostgreSQL: the whole batch as one JSON array of arrays ------------------------------------------
+# -- the batch: one JSON array of arrays, whichever the backend ---------------------------------------
+# One json.dumps (C) on our side instead of adapting every value in Python while the worker's event
+# loop waits for the GIL; the database takes the document apart (the GIL released meanwhile).
+
+_EPOCH: Final = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
 
 
-@functools.cache
-def _postgresql_sql(table: str, types: tuple[str, ...]) -> str:
-    """One statement for the server to plan, one ``json.dumps`` (C) on our side instead of adapting
-    every value in Python while the worker's event loop waits for the GIL. Times travel as epoch
-    seconds; an unknown JSON value arrives as JSON ``null`` and becomes SQL ``NULL`` (keep the stored)."""
-    json_at, time_at = _positions("JSONField"), _positions("DateTimeField")
-    values = []
-    for i, db_type in enumerate(types):
-        if i in json_at:
-            values.append(f"NULLIF(e->{i}, 'null'::jsonb)")
-        elif i in time_at:
-            values.append(f"to_timestamp((e->>{i})::float8)")
-        else:
-            values.append(f"(e->>{i})::{db_type}")
-    return _upsert_sql(table, f"SELECT {', '.join(values)} FROM jsonb_array_elements(%s::jsonb) AS e")
+def _time_encoder(wall_in: dt.tzinfo | None) -> Callable[[dt.datetime], int]:
+    """Microseconds since the epoch: of the instant (``wall_in=None``), or of the wall time in
+    ``wall_in`` (SQLite stores naive text in the connection's zone). Naive values are taken to be in
+    the current time zone, as Django takes them."""
+    default = timezone.get_current_timezone()
+
+    def encode(value: dt.datetime) -> int:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=default)
+        if wall_in is not None and value.tzinfo is not wall_in:
+            value = value.astimezone(wall_in).replace(tzinfo=dt.UTC)
+        return (value - _EPOCH) // _MICROSECOND
+
+    return encode
 
 
-def _postgresql_batch(rows: Sequence[RowUpdate]) -> str:
+def _batch(
+    rows: Sequence[RowUpdate], json_value: Callable[[Any], Any], time_value: Callable[[dt.datetime], int]
+) -> str:
+    """``rows`` as one JSON array of arrays, values in :data:`COLUMNS` order; unknown values are
+    ``null``."""
     json_at, time_at = _positions("JSONField"), _positions("DateTimeField")
     batch = []
     for row in rows:
         values = [*row, row.rank]
         for i in json_at:
             if values[i] is not None:
-                values[i] = to_json_data(values[i])
+                values[i] = json_value(values[i])
         for i in time_at:
             if values[i] is not None:
-                values[i] = values[i].timestamp()
+                values[i] = time_value(values[i])
         batch.append(values)
     return json.dumps(batch, separators=(",", ":"))
+
+
+@functools.cache
+def _postgresql_sql(table: str, types: tuple[str, ...]) -> str:
+    """An unknown JSON value arrives as JSON ``null`` and becomes SQL ``NULL`` (keep the stored)."""
+    json_at, time_at = _positions("JSONField"), _positions("DateTimeField")
+    values = []
+    for i, db_type in enumerate(types):
+        if i in json_at:
+            values.append(f"NULLIF(e->{i}, 'null'::jsonb)")
+        elif i in time_at:
+            values.append(f"TIMESTAMPTZ 'epoch' + (e->>{i})::bigint * INTERVAL '1 microsecond'")
+        else:
+            values.append(f"(e->>{i})::{db_type}")
+    return _upsert_sql(table, f"SELECT {', '.join(values)} FROM jsonb_array_elements(%s::jsonb) AS e")
 
 
 def _column_types(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
@@ -109,43 +137,36 @@ def _column_types(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
     return tuple(str(field.db_type(connection)).split("(")[0] for field in _fields())
 
 
-# -- SQLite: multi-row VALUES --------------------------------------------------------------------------
-
-
 @functools.cache
-def _sqlite_sql(table: str, rows: int) -> str:
-    row = "(" + ", ".join(["%s"] * len(COLUMNS)) + ")"
-    return _upsert_sql(table, f"VALUES {', '.join([row] * rows)}")
+def _sqlite_sql(table: str) -> str:
+    """JSON values travel as JSON text (what ``JSONField`` stores); times as wall-clock microseconds,
+    formatted the way Django writes them (``str()`` of a naive datetime: no fraction when it is 0)."""
+    time_at = _positions("DateTimeField")
+    extract = ", ".join(f"json_extract(value, '$[{i}]') AS c{i}" for i in range(len(COLUMNS)))
+    values = []
+    for i in range(len(COLUMNS)):
+        if i in time_at:
+            c = f"c{i}"
+            values.append(
+                f"strftime('%Y-%m-%d %H:%M:%S', {c} / 1000000, 'unixepoch') "
+                f"|| CASE WHEN {c} % 1000000 THEN printf('.%06d', {c} % 1000000) ELSE '' END"
+            )
+        else:
+            values.append(f"c{i}")
+    # WHERE true: SQLite's parser needs it to tell the upsert clause from a join.
+    return _upsert_sql(
+        table, f"SELECT {', '.join(values)} FROM (SELECT {extract} FROM json_each(%s)) WHERE true"
+    )
 
 
-def _sqlite_time(connection: BaseDatabaseWrapper) -> Callable[[dt.datetime], str]:
-    """What SQLite's ``adapt_datetimefield_value`` makes of a datetime, at a fraction of the cost."""
-    ops = connection.ops
-    naive_in = connection.timezone if settings.USE_TZ else None
-
-    def convert(value: dt.datetime) -> str:
-        if naive_in is not None and value.tzinfo is not None:
-            if value.tzinfo is not naive_in:
-                value = value.astimezone(naive_in)
-            return str(value.replace(tzinfo=None))
-        return str(ops.adapt_datetimefield_value(value))
-
-    return convert
+def _sqlite_json(value: Any) -> str:
+    return json.dumps(to_json_data(value))  # what JSONField's get_db_prep_value stores
 
 
-def _sqlite_params(rows: Sequence[RowUpdate], time: Callable[[dt.datetime], str]) -> list[Any]:
-    json_at, time_at = _positions("JSONField"), _positions("DateTimeField")
-    params: list[Any] = []
-    for row in rows:
-        values = [*row, row.rank]
-        for i in json_at:
-            if values[i] is not None:
-                values[i] = json.dumps(to_json_data(values[i]))  # what JSONField's get_db_prep_value does
-        for i in time_at:
-            if values[i] is not None:
-                values[i] = time(values[i])
-        params.extend(values)
-    return params
+def _sqlite_wall_zone(connection: BaseDatabaseWrapper) -> dt.tzinfo:
+    """The zone SQLite's naive datetime text is in: the connection's with ``USE_TZ``, else the default."""
+    zone = (connection.timezone if settings.USE_TZ else None) or timezone.get_default_timezone()
+    return dt.UTC if zone is dt.UTC or getattr(zone, "key", None) == "UTC" else zone
 
 
 def database_for_writes() -> str:
@@ -175,12 +196,9 @@ def upsert(updates: Iterable[RowUpdate], using: str | None = None) -> int:
     table = JobResult._meta.db_table
     with transaction.atomic(using=alias, savepoint=False), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(_postgresql_sql(table, _column_types(connection)), [_postgresql_batch(rows)])
-            return len(rows)
-        # SQLite: multi-row statements, so the GIL changes hands once per statement, not once per row.
-        time = _sqlite_time(connection)
-        size = max(1, connection.ops.bulk_batch_size(_fields(), rows))
-        for start in range(0, len(rows), size):
-            chunk = rows[start : start + size]
-            cursor.execute(_sqlite_sql(table, len(chunk)), _sqlite_params(chunk, time))
+            batch = _batch(rows, to_json_data, _time_encoder(None))
+            cursor.execute(_postgresql_sql(table, _column_types(connection)), [batch])
+        else:
+            batch = _batch(rows, _sqlite_json, _time_encoder(_sqlite_wall_zone(connection)))
+            cursor.execute(_sqlite_sql(table), [batch])
     return len(rows)
