@@ -126,8 +126,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--repeat",
         type=at_least(1),
-        default=3,
-        help="drains of our worker (mirror off and on) and of tuned arq; the best counts (default 3)",
+        default=5,
+        help="drains of our worker (mirror off and on) and of tuned arq; the best counts (default 5)",
     )
     parser.add_argument(
         "--latency-jobs", type=at_least(1), default=50, help="single jobs timed per worker (default 50)"
