@@ -13,6 +13,7 @@ import math
 import os
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,6 +90,12 @@ class Figures:
     """Enqueue → start latencies, per kind in ``SERVED``."""
     idle_commands_per_s: dict[str, float]
     """Per kind in ``SERVED``."""
+
+    def mirror_rounds(self) -> list[float]:
+        """Mirror on / off of each round: two drains run next to each other (in alternating order),
+        so a slow drift of the machine's speed, which the best runs do not cancel, cancels here."""
+        rounds = zip(self.drains[MIRROR_ON].runs, self.drains["arq_django"].runs, strict=True)
+        return [on / off for on, off in rounds]
 
     def percentile(self, kind: str, p: float) -> float:
         """Nearest-rank percentile of ``kind``'s latencies (with 50 samples, p99 is the slowest)."""
@@ -330,8 +337,7 @@ def report(figures: Figures, jobs: int, samples: int, idle_seconds: float) -> No
             runs = ", ".join(f"{r:.0f}" for r in drain.runs)
             print(f"    ({LABELS[kind]} drain runs: {runs} jobs/s)")
     # Runs of one round ran next to each other: their ratios show how much of the best-run ratio is noise.
-    rounds = zip(figures.drains[MIRROR_ON].runs, figures.drains["arq_django"].runs, strict=True)
-    paired = ", ".join(f"{on / off:.2f}" for on, off in rounds)
+    paired = ", ".join(f"{ratio:.2f}" for ratio in figures.mirror_rounds())
     print(f"    (mirror on / off, round by round: {paired})")
     print(f"    (mirror on: every job's JobResult row checked complete in {database.describe()})")
     print(flush=True)
@@ -344,12 +350,19 @@ def targets(figures: Figures) -> list[tuple[str, float, str, bool]]:
     vs_default = ours / figures.drains["arq_default"].rate
     vs_tuned = ours / figures.drains["arq_tuned"].rate
     mirror = figures.drains[MIRROR_ON].rate / ours
+    mirror_median = statistics.median(figures.mirror_rounds())
     p50, p99 = figures.percentile("arq_django", 50), figures.percentile("arq_django", 99)
     idle = figures.idle_commands_per_s["arq_django"]
     return [
         ("drain arq_django / raw arq defaults", vs_default, ">= 10", vs_default >= 10),
         ("drain arq_django / raw arq tuned", vs_tuned, ">= 1.5", vs_tuned >= 1.5),
         ("drain arq_django mirror on / off", mirror, f">= {MIRROR_TARGET}", mirror >= MIRROR_TARGET),
+        (
+            "  the same, median of the rounds",
+            mirror_median,
+            f">= {MIRROR_TARGET}",
+            mirror_median >= MIRROR_TARGET,
+        ),
         ("latency p50 arq_django (ms)", p50, "<= 3", p50 <= 3),
         ("latency p99 arq_django (ms)", p99, "<= 20", p99 <= 20),
         ("idle commands/s arq_django", idle, "<= 5", idle <= 5),
