@@ -171,11 +171,26 @@ def get_serializer() -> Serializer:
 
 def to_json_data(value: Any) -> Any:
     """``value`` as plain JSON data in the tagged form (for ``JSONField`` columns); a value the JSON
-    form cannot hold (a pickle-serializer payload) is kept as its ``repr``."""
+    form cannot hold (a pickle-serializer payload) is kept as its ``repr``. NaN and infinities pass
+    as floats: :func:`strict_json` turns data holding them into their ``repr`` as well."""
     try:
         return _encode(value)
     except TypeError:
-        return {TAG: "repr", "v": repr(value)}
+        return _repr(value)
+
+
+def strict_json(data: Any) -> Any:
+    """``data`` (from :func:`to_json_data`) if standard JSON can hold it, else its ``repr``, tagged:
+    a database's JSON column refuses ``NaN`` and ``Infinity``."""
+    try:
+        json.dumps(data, allow_nan=False)
+    except ValueError:
+        return _repr(data)
+    return data
+
+
+def _repr(value: Any) -> dict[str, str]:
+    return {TAG: "repr", "v": repr(value)}
 
 
 def from_json_data(data: Any) -> Any:

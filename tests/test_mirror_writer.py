@@ -160,3 +160,14 @@ def test_without_use_tz_times_are_stored_as_local_wall_time(settings):
     upsert([start()])
     row = JobResult.objects.get(job_id="j1")
     assert row.started_at == dt.datetime(2030, 1, 2, 8, 49, 6)  # T0 + 1 s, naive, in Kathmandu
+
+
+def test_nan_in_a_result_is_kept_as_repr_and_does_not_block_the_batch():
+    """JSON columns refuse NaN and infinities; one such result must not fail everyone's rows."""
+    upsert([end("j1", result={"x": float("nan")}), end("j2", result=[float("inf")]), end("j3", result=1.5)])
+    results = dict(JobResult.objects.values_list("job_id", "result"))
+    assert results == {
+        "j1": {"__arq__": "repr", "v": "{'x': nan}"},
+        "j2": {"__arq__": "repr", "v": "[inf]"},
+        "j3": 1.5,
+    }

@@ -27,7 +27,7 @@ from django.db.models import Field
 from django.utils import timezone
 
 from ..models import JobResult
-from ..serializers import to_json_data
+from ..serializers import strict_json, to_json_data
 from .rows import TEXT_FIELDS, RowUpdate
 
 COLUMNS: Final = (*RowUpdate._fields, "rank")
@@ -114,7 +114,16 @@ def _batch(
             if values[i] is not None:
                 values[i] = time_value(values[i])
         batch.append(values)
-    return json.dumps(batch, separators=(",", ":"))
+    try:
+        return json.dumps(batch, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        # NaN or an infinity in a JSON value (a handler's result, say): rare, so looked for only now,
+        # and kept as its repr, as are other values JSON cannot hold. Not fixed, the whole batch
+        # would be refused again and again.
+        for values in batch:
+            for i in json_at:
+                values[i] = strict_json(values[i])
+        return json.dumps(batch, separators=(",", ":"), allow_nan=False)
 
 
 @functools.cache
@@ -160,7 +169,12 @@ def _sqlite_sql(table: str) -> str:
 
 
 def _sqlite_json(value: Any) -> str:
-    return json.dumps(to_json_data(value))  # what JSONField's get_db_prep_value stores
+    """What ``JSONField`` stores; NaN and infinities as their repr (SQLite's ``JSON_VALID`` check)."""
+    data = to_json_data(value)
+    try:
+        return json.dumps(data, allow_nan=False)
+    except ValueError:
+        return json.dumps(strict_json(data))
 
 
 def _sqlite_wall_zone(connection: BaseDatabaseWrapper) -> dt.tzinfo:
