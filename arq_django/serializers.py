@@ -52,7 +52,7 @@ def _encode(value: Any) -> Any:
         return value
     if type(value) is tuple and all(type(item) in _PLAIN for item in value):
         return list(value)  # job arguments, most often: no item needs a look
-    if value is None or isinstance(value, (str, bool, int, float)):
+    if isinstance(value, (str, bool, int, float)):  # their subclasses (a TextChoices member, say)
         return value
     if isinstance(value, dict):
         out = {}

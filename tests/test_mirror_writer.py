@@ -134,7 +134,7 @@ def test_values_that_json_cannot_hold_are_kept_as_repr():
 
 
 def test_times_keep_their_microseconds_and_zone():
-    """PostgreSQL gets times as epoch seconds, SQLite as text: both store the same instant."""
+    """Times travel as epoch microseconds (SQLite formats them as text): both store the same instant."""
     from zoneinfo import ZoneInfo
 
     started = dt.datetime(2031, 5, 6, 7, 8, 9, 123457, tzinfo=ZoneInfo("Asia/Kathmandu"))
