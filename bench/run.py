@@ -126,8 +126,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--repeat",
         type=at_least(1),
-        default=5,
-        help="drains of our worker (mirror off and on) and of tuned arq; the best counts (default 5)",
+        default=9,
+        help=(
+            "rounds of drains of our worker (mirror off and on) and of tuned arq; the best run counts, "
+            "and for the mirror the median of the rounds' on / off ratios (default 9)"
+        ),
+    )
+    parser.add_argument(
+        "--control",
+        action="store_true",
+        help="drain the mirror-off worker once more per round and print its ratio to itself (noise)",
     )
     parser.add_argument(
         "--latency-jobs", type=at_least(1), default=50, help="single jobs timed per worker (default 50)"
@@ -359,7 +367,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             results |= enqueue_phase(bench)
         if run_workers:
             figures = workers.run_phases(
-                url, bench.admin, bench.jobs, args.repeat, args.latency_jobs, args.idle_seconds
+                url, bench.admin, bench.jobs, args.repeat, args.latency_jobs, args.idle_seconds, args.control
             )
             workers.report(figures, bench.jobs, args.latency_jobs, args.idle_seconds)
     except (BenchFailed, workers.WorkerFailed, database.DatabaseUnusable) as e:

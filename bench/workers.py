@@ -33,6 +33,9 @@ from .jobs import COUNTER_KEY, NOOP, STAMP, STARTS_KEY
 ROOT = Path(__file__).resolve().parent.parent
 MIRROR_ON = "arq_django_mirror"
 """Our worker with ``ARQ_DJANGO['MIRROR']`` on; ``arq_django`` has it off."""
+CONTROL = "control"
+"""With ``--control``: our worker with the mirror off once more, in every round, to show how far two
+identical workers' ratio strays on this machine (an A/A test of the mirror's ratio)."""
 KINDS = ("arq_django", MIRROR_ON, "arq_default", "arq_tuned")
 SERVED = ("arq_django", "arq_default", "arq_tuned")
 """The kinds whose latency and idle commands are measured. The mirror is on neither path (a job's
@@ -42,6 +45,7 @@ LABELS = {
     MIRROR_ON: "arq_django, mirror on",
     "arq_default": "raw arq, defaults",
     "arq_tuned": "raw arq, poll_delay=0.01",
+    CONTROL: "arq_django, mirror off again",
 }
 MIRROR_TARGET = 0.8
 """Drain jobs/s with the mirror on over the same with it off."""
@@ -91,10 +95,11 @@ class Figures:
     idle_commands_per_s: dict[str, float]
     """Per kind in ``SERVED``."""
 
-    def mirror_rounds(self) -> list[float]:
-        """Mirror on / off of each round: two drains run next to each other (in alternating order),
-        so a slow drift of the machine's speed, which the best runs do not cancel, cancels here."""
-        rounds = zip(self.drains[MIRROR_ON].runs, self.drains["arq_django"].runs, strict=True)
+    def mirror_rounds(self, kind: str = MIRROR_ON) -> list[float]:
+        """``kind`` (the mirror on, or the control) over the mirror off, round by round: two drains run
+        next to each other (in alternating order), so a drift of the machine's speed, which the best
+        runs do not cancel, cancels here."""
+        rounds = zip(self.drains[kind].runs, self.drains["arq_django"].runs, strict=True)
         return [on / off for on, off in rounds]
 
     def percentile(self, kind: str, p: float) -> float:
@@ -221,16 +226,24 @@ def expect_rows(kind: str, jobs: int, worker: WorkerProcess) -> None:
         )
 
 
-def drain_phase(url: str, admin: redis.Redis, jobs: int, repeat: int) -> dict[str, list[WorkerReport]]:
+def drain_phase(
+    url: str, admin: redis.Redis, jobs: int, repeat: int, control: bool = False
+) -> dict[str, list[WorkerReport]]:
     """Drain ``jobs`` pre-queued jobs: the fast kinds (ours with the mirror off and on, raw arq tuned)
     ``repeat`` times, interleaved so that load from elsewhere on the machine hits them alike (the best
-    run counts), the mirror off and on swapping places every round; arq at its defaults once (its
-    rate is set by its poll sleep)."""
-    runs: dict[str, list[WorkerReport]] = {kind: [] for kind in KINDS}
+    run counts; for the mirror, the median of the rounds' ratios), the mirror off and on swapping
+    places every round; arq at its defaults once (its rate is set by its poll sleep). With
+    ``control``, the mirror-off worker drains once more per round, on the other side of the mirror-off
+    drain from the mirror-on one, so that both ratios pair drains run back to back."""
+    runs: dict[str, list[WorkerReport]] = {kind: [] for kind in (*KINDS, *((CONTROL,) if control else ()))}
     for round_ in range(repeat):
-        ours = ("arq_django", MIRROR_ON) if round_ % 2 == 0 else (MIRROR_ON, "arq_django")
+        ours: tuple[str, ...] = ("arq_django", MIRROR_ON) if round_ % 2 == 0 else (MIRROR_ON, "arq_django")
+        if control:  # the mirror-off drain in the middle, the other two before and after it in turn
+            ours = (
+                (MIRROR_ON, "arq_django", CONTROL) if round_ % 2 == 0 else (CONTROL, "arq_django", MIRROR_ON)
+            )
         for kind in (*ours, "arq_tuned"):
-            runs[kind].append(drain_once(kind, url, admin, jobs))
+            runs[kind].append(drain_once("arq_django" if kind == CONTROL else kind, url, admin, jobs))
     runs["arq_default"].append(drain_once("arq_default", url, admin, jobs))
     return runs
 
@@ -299,9 +312,15 @@ def idle_rate(kind: str, seconds: float) -> float:
 
 
 def run_phases(
-    url: str, admin: redis.Redis, jobs: int, repeat: int, samples: int, idle_seconds: float
+    url: str,
+    admin: redis.Redis,
+    jobs: int,
+    repeat: int,
+    samples: int,
+    idle_seconds: float,
+    control: bool = False,
 ) -> Figures:
-    drains = drain_phase(url, admin, jobs, repeat)
+    drains = drain_phase(url, admin, jobs, repeat, control)
     rng = random.Random(6)
     latencies = {kind: tuple(latency(kind, admin, url, samples, rng)) for kind in SERVED}
     idle = {kind: idle_rate(kind, idle_seconds) for kind in SERVED}
@@ -336,33 +355,37 @@ def report(figures: Figures, jobs: int, samples: int, idle_seconds: float) -> No
         if len(drain.runs) > 1:
             runs = ", ".join(f"{r:.0f}" for r in drain.runs)
             print(f"    ({LABELS[kind]} drain runs: {runs} jobs/s)")
-    # Runs of one round ran next to each other: their ratios show how much of the best-run ratio is noise.
+    # Runs of one round ran next to each other: the target takes the median of their ratios.
     paired = ", ".join(f"{ratio:.2f}" for ratio in figures.mirror_rounds())
-    print(f"    (mirror on / off, round by round: {paired})")
+    best = figures.drains[MIRROR_ON].rate / figures.drains["arq_django"].rate
+    print(f"    (mirror on / off, round by round: {paired}; best runs: {best:.2f})")
+    if CONTROL in figures.drains:
+        ratios = figures.mirror_rounds(CONTROL)
+        paired = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+        best = figures.drains[CONTROL].rate / figures.drains["arq_django"].rate
+        print(
+            f"    (control, mirror off again / off, round by round: {paired}; median "
+            f"{statistics.median(ratios):.2f}; best runs: {best:.2f})"
+        )
     print(f"    (mirror on: every job's JobResult row checked complete in {database.describe()})")
     print(flush=True)
 
 
 def targets(figures: Figures) -> list[tuple[str, float, str, bool]]:
     """The issue's targets: (what, value, target, met). ``arq_django`` is our worker with the mirror off,
-    like raw arq; the mirror's own target compares it with the mirror on."""
+    like raw arq; the mirror's own target compares it with the mirror on, round by round (see
+    :meth:`Figures.mirror_rounds`): the median of those ratios, not the ratio of the best runs, which
+    moves by up to ±20 % between two identical workers on a machine whose speed swings."""
     ours = figures.drains["arq_django"].rate
     vs_default = ours / figures.drains["arq_default"].rate
     vs_tuned = ours / figures.drains["arq_tuned"].rate
-    mirror = figures.drains[MIRROR_ON].rate / ours
-    mirror_median = statistics.median(figures.mirror_rounds())
+    mirror = statistics.median(figures.mirror_rounds())
     p50, p99 = figures.percentile("arq_django", 50), figures.percentile("arq_django", 99)
     idle = figures.idle_commands_per_s["arq_django"]
     return [
         ("drain arq_django / raw arq defaults", vs_default, ">= 10", vs_default >= 10),
         ("drain arq_django / raw arq tuned", vs_tuned, ">= 1.5", vs_tuned >= 1.5),
-        ("drain arq_django mirror on / off", mirror, f">= {MIRROR_TARGET}", mirror >= MIRROR_TARGET),
-        (
-            "  the same, median of the rounds",
-            mirror_median,
-            f">= {MIRROR_TARGET}",
-            mirror_median >= MIRROR_TARGET,
-        ),
+        ("drain mirror on / off (rounds' median)", mirror, f">= {MIRROR_TARGET}", mirror >= MIRROR_TARGET),
         ("latency p50 arq_django (ms)", p50, "<= 3", p50 <= 3),
         ("latency p99 arq_django (ms)", p99, "<= 20", p99 <= 20),
         ("idle commands/s arq_django", idle, "<= 5", idle <= 5),
