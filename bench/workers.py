@@ -102,6 +102,10 @@ class Figures:
         rounds = zip(self.drains[kind].runs, self.drains["arq_django"].runs, strict=True)
         return [on / off for on, off in rounds]
 
+    def best_ratio(self, kind: str = MIRROR_ON) -> float:
+        """``kind``'s best drain over the mirror-off worker's best (printed; not a target's measure)."""
+        return self.drains[kind].rate / self.drains["arq_django"].rate
+
     def percentile(self, kind: str, p: float) -> float:
         """Nearest-rank percentile of ``kind``'s latencies (with 50 samples, p99 is the slowest)."""
         ordered = sorted(self.latency_ms[kind])
@@ -235,7 +239,8 @@ def drain_phase(
     places every round; arq at its defaults once (its rate is set by its poll sleep). With
     ``control``, the mirror-off worker drains once more per round, on the other side of the mirror-off
     drain from the mirror-on one, so that both ratios pair drains run back to back."""
-    runs: dict[str, list[WorkerReport]] = {kind: [] for kind in (*KINDS, *((CONTROL,) if control else ()))}
+    kinds = (*KINDS, CONTROL) if control else KINDS
+    runs: dict[str, list[WorkerReport]] = {kind: [] for kind in kinds}
     for round_ in range(repeat):
         ours: tuple[str, ...] = ("arq_django", MIRROR_ON) if round_ % 2 == 0 else (MIRROR_ON, "arq_django")
         if control:  # the mirror-off drain in the middle, the other two before and after it in turn
@@ -355,18 +360,15 @@ def report(figures: Figures, jobs: int, samples: int, idle_seconds: float) -> No
         if len(drain.runs) > 1:
             runs = ", ".join(f"{r:.0f}" for r in drain.runs)
             print(f"    ({LABELS[kind]} drain runs: {runs} jobs/s)")
-    # Runs of one round ran next to each other: the target takes the median of their ratios.
-    paired = ", ".join(f"{ratio:.2f}" for ratio in figures.mirror_rounds())
-    best = figures.drains[MIRROR_ON].rate / figures.drains["arq_django"].rate
-    print(f"    (mirror on / off, round by round: {paired}; best runs: {best:.2f})")
-    if CONTROL in figures.drains:
-        ratios = figures.mirror_rounds(CONTROL)
+    # Runs of one round ran next to each other: the target takes the median of their ratios (printed
+    # with the targets for the mirror, here for the control).
+    for kind, label in ((MIRROR_ON, "mirror on / off"), (CONTROL, "control, mirror off again / off")):
+        if kind not in figures.drains:
+            continue
+        ratios = figures.mirror_rounds(kind)
         paired = ", ".join(f"{ratio:.2f}" for ratio in ratios)
-        best = figures.drains[CONTROL].rate / figures.drains["arq_django"].rate
-        print(
-            f"    (control, mirror off again / off, round by round: {paired}; median "
-            f"{statistics.median(ratios):.2f}; best runs: {best:.2f})"
-        )
+        median = f"; median {statistics.median(ratios):.2f}" if kind == CONTROL else ""
+        print(f"    ({label}, round by round: {paired}{median}; best runs: {figures.best_ratio(kind):.2f})")
     print(f"    (mirror on: every job's JobResult row checked complete in {database.describe()})")
     print(flush=True)
 
