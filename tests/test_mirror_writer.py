@@ -171,3 +171,35 @@ def test_nan_in_a_result_is_kept_as_repr_and_does_not_block_the_batch():
         "j2": {"__arq__": "repr", "v": "[inf]"},
         "j3": 1.5,
     }
+
+
+@pytest.mark.parametrize("microsecond", [0, 7, 999_999])
+def test_writes_under_debug_true_through_the_debug_cursor(settings, microsecond):
+    """``startproject`` sets ``DEBUG = True``: Django's ``CursorDebugWrapper`` %-formats each statement
+    for its query log, so a literal ``%`` in the SQL (``strftime('%Y ...')``) failed every batch there."""
+    from django.db.backends.utils import CursorDebugWrapper
+
+    settings.DEBUG = True
+    connection = connections["default"]
+    with connection.cursor() as cursor:
+        assert isinstance(cursor, CursorDebugWrapper)  # the cursor a DEBUG project writes through
+    when = T0.replace(microsecond=microsecond)
+    connection.queries_log.clear()
+    upsert([start("d1")._replace(started_at=when), end("d2", result={"pct": "100%s%%"})])
+    rows = {row.job_id: row for row in JobResult.objects.all()}
+    assert rows["d1"].started_at == when and rows["d2"].status == Status.COMPLETE
+    assert rows["d2"].result == {"pct": "100%s%%"}
+    assert any("INSERT INTO" in query["sql"] for query in connection.queries)  # logged, not failed
+
+
+def test_the_upsert_sql_has_no_literal_percent_sign():
+    """Every statement the mirror sends is safe for a %-formatting cursor: its only ``%`` is ``%s``."""
+    from arq_django.mirror import writer
+
+    connection = connections["default"]
+    table = JobResult._meta.db_table
+    statements = [writer._sqlite_sql(table)]
+    if connection.vendor == "postgresql":
+        statements.append(writer._postgresql_sql(table, writer._column_types(connection)))
+    for sql in statements:
+        assert sql.replace("%s", "").count("%") == 0, sql

@@ -149,16 +149,21 @@ def _column_types(connection: BaseDatabaseWrapper) -> tuple[str, ...]:
 @functools.cache
 def _sqlite_sql(table: str) -> str:
     """JSON values travel as JSON text (what ``JSONField`` stores); times as wall-clock microseconds,
-    formatted the way Django writes them (``str()`` of a naive datetime: no fraction when it is 0)."""
+    formatted the way Django writes them (``str()`` of a naive datetime: no fraction when it is 0).
+
+    No literal ``%`` anywhere (no ``strftime``, ``printf`` or ``%`` operator): under ``DEBUG = True``
+    Django's debug cursor %-formats the statement for its query log, and a stray ``%Y`` fails the
+    whole batch there."""
     time_at = _positions("DateTimeField")
     extract = ", ".join(f"json_extract(value, '$[{i}]') AS c{i}" for i in range(len(COLUMNS)))
     values = []
     for i in range(len(COLUMNS)):
         if i in time_at:
             c = f"c{i}"
+            fraction = f"{c} - {c} / 1000000 * 1000000"
             values.append(
-                f"strftime('%Y-%m-%d %H:%M:%S', {c} / 1000000, 'unixepoch') "
-                f"|| CASE WHEN {c} % 1000000 THEN printf('.%06d', {c} % 1000000) ELSE '' END"
+                f"datetime({c} / 1000000, 'unixepoch') "
+                f"|| CASE WHEN {fraction} THEN '.' || substr(1000000 + ({fraction}), 2) ELSE '' END"
             )
         else:
             values.append(f"c{i}")
