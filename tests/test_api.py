@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from arq_django import enqueue
@@ -29,9 +30,17 @@ def api_settings(settings, redis_url):
     return settings
 
 
+def with_perms(user, *codenames: str):
+    """``user`` holding ``codenames`` of the arq_django app, fetched again (permissions are cached)."""
+    user.user_permissions.add(*Permission.objects.filter(content_type__app_label="arq_django", codename__in=codenames))
+    return type(user).objects.get(pk=user.pk)
+
+
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    """A staff user with the permissions the API asks for: view (GET) and change (enqueue, abort)."""
+    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    return with_perms(user, "view_jobresult", "change_jobresult")
 
 
 @pytest.fixture
@@ -91,6 +100,47 @@ def test_post_matrix_with_csrf(api_settings, django_user_model, staff):
     wrong = post_json(session, "/arq/api/jobs/", payload, HTTP_X_CSRFTOKEN=token, **bearer("x"))
     assert wrong.status_code == 401
     assert post_json(anonymous, "/arq/api/jobs/x/abort/", {}).status_code == 401
+
+
+VERBS = [
+    ("get", "/arq/api/jobs/"),
+    ("get", "/arq/api/jobs/some-id/"),
+    ("get", "/arq/api/stats/"),
+    ("get", "/arq/api/workers/"),
+    ("get", "/arq/metrics"),
+    ("post", "/arq/api/jobs/"),
+    ("post", "/arq/api/jobs/some-id/abort/"),
+]
+
+
+def call(client: Client, method: str, path: str):
+    if method == "get":
+        return client.get(path)
+    return post_json(client, path, {"name": "add", "args": [1, 2]} if path == "/arq/api/jobs/" else {})
+
+
+@pytest.mark.parametrize(("method", "path"), VERBS)
+def test_staff_without_permissions_is_refused(api_settings, django_user_model, method, path):
+    session = Client()
+    session.force_login(django_user_model.objects.create_user("bare", password="pw", is_staff=True))
+    response = call(session, method, path)
+    needed = "arq_django.change_jobresult" if method == "post" else "arq_django.view_jobresult"
+    assert response.status_code == 403 and needed in response.json()["error"]
+
+
+@pytest.mark.parametrize(("method", "path"), VERBS)
+def test_each_permission_opens_its_verbs(api_settings, django_user_model, redis_client, method, path):
+    user = django_user_model.objects.create_user("some", password="pw", is_staff=True)
+    # view lets a user read, not write; change lets a user write, not read.
+    other = "change_jobresult" if method == "get" else "view_jobresult"
+    session = Client()
+    session.force_login(with_perms(user, other))
+    assert call(session, method, path).status_code == 403
+    session.force_login(with_perms(user, "view_jobresult" if method == "get" else "change_jobresult"))
+    assert call(session, method, path).status_code in {200, 202, 404}
+    superuser = Client()
+    superuser.force_login(django_user_model.objects.create_superuser("root", password="pw"))
+    assert call(superuser, method, path).status_code in {200, 202, 404}
 
 
 def test_tokens_are_compared_exactly():

@@ -1,7 +1,8 @@
 """The JSON API under ``arq/api/``: list and enqueue jobs, read and abort one, stats and workers.
 
-Every view needs a staff session or a bearer token from ``ARQ_DJANGO["API_TOKENS"]``; enqueueing is
-limited to the job names in ``API_ENQUEUE_ALLOWED``. Errors are ``{"error": "..."}`` with 400 (bad
+Every view needs a bearer token from ``ARQ_DJANGO["API_TOKENS"]`` or a staff session whose user holds
+``arq_django.view_jobresult`` (GET) or ``arq_django.change_jobresult`` (POST: enqueue, abort); enqueueing
+is limited to the job names in ``API_ENQUEUE_ALLOWED``. Errors are ``{"error": "..."}`` with 400 (bad
 input), 401/403 (who you are), 404 (unknown job), 409 (conflict) or 503 (Redis unavailable).
 """
 
@@ -63,7 +64,7 @@ def _guarded(view: View) -> View:
 
 def api(*methods: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
-        return protected(methods, api_tokens)(_guarded(view))
+        return protected(methods, api_tokens, write=("POST",))(_guarded(view))
 
     return decorator
 
