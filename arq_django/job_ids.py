@@ -23,16 +23,17 @@ UNIQUE_PREFIX = "unique:"
 _TICK = re.compile(r"(.+):[0-9]+")
 
 
-def _shown(job_id: object) -> str:
-    """The id for an error message: repr'd (so CR/LF/NUL show escaped) and cut to 80 characters."""
-    text = repr(job_id)
+def shown(value: object) -> str:
+    """``value`` for an error message: repr'd (so CR/LF/NUL show escaped) and cut to about 80 characters,
+    so a 10 KB input is not echoed back whole."""
+    text = repr(value)
     return text if len(text) <= 80 else f"{text[:60]}... ({len(text)} characters as repr)"
 
 
 def check_job_id(job_id: object, *, job: str) -> str:
     """``job_id`` if it follows :data:`RULE`; else :class:`InvalidJobId` naming the job and the rule."""
     if not isinstance(job_id, str) or _VALID.fullmatch(job_id) is None:
-        raise InvalidJobId(f"job {job!r}: job id {_shown(job_id)} is not allowed: {RULE}.")
+        raise InvalidJobId(f"job {job!r}: job id {shown(job_id)} is not allowed: {RULE}.")
     return job_id
 
 
@@ -41,7 +42,7 @@ def check_not_reserved(job_id: str, *, job: str, cron_names: set[str]) -> str:
     tick = _TICK.fullmatch(job_id)
     if job_id.startswith(UNIQUE_PREFIX) or (tick is not None and tick.group(1) in cron_names):
         raise InvalidJobId(
-            f"job {job!r}: job id {_shown(job_id)} is reserved: ids starting with {UNIQUE_PREFIX!r} belong "
+            f"job {job!r}: job id {shown(job_id)} is reserved: ids starting with {UNIQUE_PREFIX!r} belong "
             "to unique jobs and '<cron job>:<digits>' to cron ticks; choose another id."
         )
     return job_id

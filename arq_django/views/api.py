@@ -27,13 +27,13 @@ from ..conf import get_config
 from ..connection import sync_client
 from ..exceptions import ArqDjangoError, EnqueueError
 from ..heartbeat import read_workers
-from ..job_ids import MAX_LENGTH, check_job_id, check_not_reserved
+from ..job_ids import MAX_LENGTH, check_job_id, check_not_reserved, shown
 from ..mirror.retention import CRON_NAME as RETENTION_CRON
 from ..ops import actions, jobs
 from ..ops.durations import parse_duration
 from ..ops.encoding import OpsJSONEncoder
 from ..ops.status import read_status
-from ..queues import check_known
+from ..queues import is_known, known_queues
 from ..registry import registry
 from ..stats import read_function_stats
 from .auth import View, api_tokens, error, protected
@@ -82,17 +82,16 @@ def _query_limit(request: HttpRequest) -> int:
     raw = request.GET.get("limit", "50")
     # ASCII digits only (str.isdigit() takes "²", which int() refuses), and few of them.
     if _LIMIT.fullmatch(raw) is None or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw[:20]!r}")
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {shown(raw)}")
     return int(raw)
 
 
-def _query_queue(request: HttpRequest) -> str | None:
-    queue = request.GET.get("queue") or None
-    if queue is not None:
-        try:
-            check_known(queue)
-        except ArqDjangoError as e:
-            raise BadRequest(str(e)) from e
+def _known_queue(queue: str | None, job: str | None = None) -> str | None:
+    if queue is not None and not is_known(queue):
+        what = f"job {job!r}: queue" if job else "queue"
+        raise BadRequest(
+            f"{what} {shown(queue)} is not a known queue; known queues: {', '.join(known_queues())}"
+        )
     return queue
 
 
@@ -118,12 +117,12 @@ def job_list(request: HttpRequest) -> HttpResponse:
         return _enqueue(request)
     status = request.GET.get("status") or None
     if status is not None and status not in jobs.STATUSES:
-        raise BadRequest(f"unknown status {status!r}; use one of {', '.join(jobs.STATUSES)}")
+        raise BadRequest(f"unknown status {shown(status)}; use one of {', '.join(jobs.STATUSES)}")
     since = request.GET.get("since")
     found = jobs.list_jobs(
         status=status,
         function=request.GET.get("function") or None,
-        queue=_query_queue(request),
+        queue=_known_queue(request.GET.get("queue") or None),
         since=timezone.now() - _duration("since", since) if since else None,
         limit=_query_limit(request),
     )
@@ -159,7 +158,8 @@ def _body(request: HttpRequest) -> dict[str, Any]:
         raise BadRequest('the body must be a JSON object like {"name": "email", "kwargs": {...}}')
     unknown = sorted(set(body) - ENQUEUE_FIELDS)
     if unknown:
-        raise BadRequest(f"unknown fields {unknown}; known fields are {sorted(ENQUEUE_FIELDS)}")
+        names = ", ".join(shown(k) for k in unknown[:5])
+        raise BadRequest(f"unknown fields [{names}]; known fields are {sorted(ENQUEUE_FIELDS)}")
     return body
 
 
@@ -172,12 +172,13 @@ def _enqueue(request: HttpRequest) -> HttpResponse:
         raise BadRequest('"name" must be the name of a job, e.g. "email"')
     if name not in config.api_enqueue_allowed:
         return error(
-            403, f"job {name!r} may not be enqueued over the API (ARQ_DJANGO['API_ENQUEUE_ALLOWED'])"
+            403, f"job {shown(name)} may not be enqueued over the API (ARQ_DJANGO['API_ENQUEUE_ALLOWED'])"
         )
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise BadRequest(f'job {name!r}: "args" must be a JSON array and "kwargs" a JSON object')
     if queue is not None and not isinstance(queue, str):
         raise BadRequest(f'job {name!r}: "queue" must be the name of a queue (a string)')
+    _known_queue(queue, name)
     if job_id is not None:
         if not isinstance(job_id, str) or not job_id:
             raise BadRequest(f'job {name!r}: "job_id" must be a non-empty string')
