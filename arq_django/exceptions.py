@@ -49,3 +49,7 @@ class ResultNotFound(ArqDjangoError, LookupError):
 
 class UnknownQueue(ArqDjangoError, ImproperlyConfigured):
     """A queue no worker serves: not in ``ARQ_DJANGO['QUEUES']``, or not the one the job is pinned to."""
+
+
+class InvalidJobId(ArqDjangoError, ValueError):
+    """A caller-chosen job id breaks the id rule (:mod:`arq_django.job_ids`) or takes a reserved shape."""
