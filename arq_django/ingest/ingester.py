@@ -233,7 +233,12 @@ class ListIngester:
             message = parse(raw)
             spec, job_plan = plan(message, self.keys.source)
         except MalformedMessage as e:
-            return e.reason
+            return dead_letters.printable(e.reason)
+        except Exception as e:
+            # Whatever else a message can trip (it is untrusted input): a dead letter, never a crash
+            # that would meet the same message again after every restart.
+            logger.exception("list %s: a message could not be planned", self.keys.source)
+            return dead_letters.printable(f"cannot become a job: {type(e).__name__}: {e}")
         return message, spec, job_plan
 
     async def _process(self, raws: list[bytes]) -> None:
@@ -247,7 +252,39 @@ class ListIngester:
         await self.commit(outcomes)
 
     async def commit(self, outcomes: list[Outcome]) -> None:
-        """Apply the outcomes atomically (one script call) and count them."""
+        """Apply the outcomes atomically (one script call) and count them. A job Redis refuses to write
+        (or the client cannot encode) is dead-lettered with Redis' reason instead; a dead letter that
+        cannot be written raises, and the message stays claimed (retried, never dropped)."""
+        try:
+            results = await self._commit_script(outcomes)
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            raise
+        except (redis.RedisError, ValueError) as e:
+            if len(outcomes) > 1:
+                for o in outcomes:  # find the one refused; the others commit as planned
+                    await self.commit([o])
+                return
+            if outcomes[0].plan is None:
+                raise  # a dead letter or an ack: the loop retries it with backoff
+            await self.commit([self._refused(outcomes[0], e)])
+            return
+        refused = []
+        for o, result in zip(outcomes, results, strict=True):
+            if isinstance(result, list):
+                refused.append(self._refused(o, result[1]))
+            else:
+                self._count(o, int(result))
+        if refused:
+            await self.commit(refused)
+
+    def _refused(self, o: Outcome, error: object) -> Outcome:
+        assert o.plan is not None, "only a job write can be refused"
+        if isinstance(error, bytes):
+            error = error.decode("utf-8", "replace")
+        reason = f"Redis refused to write job {o.plan.job_id} ({o.plan.function}): {error}"
+        return Outcome(o.raw, reason=dead_letters.printable(reason), ran=o.ran)
+
+    async def _commit_script(self, outcomes: list[Outcome]) -> list[Any]:
         keys = [self.processing, self.keys.dead]
         args: list[Any] = []
         for o in outcomes:
@@ -264,9 +301,7 @@ class ListIngester:
             else:
                 args += ["A", o.raw, "", "", "", "", "", ""]
         script = self.client.register_script(COMMIT)
-        results = await script(keys=keys, args=args)
-        for o, result in zip(outcomes, results, strict=True):
-            self._count(o, int(result))
+        return cast(list[Any], await script(keys=keys, args=args))
 
     def _count(self, o: Outcome, result: int) -> None:
         if result == 0:
