@@ -90,6 +90,13 @@ class Supervisor:
             self.ingester.stop()
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            if self.crashes:
+                await self._record(None)  # a stopped worker is not a down ingester
+
+    async def _run(self) -> None:
         backoff, since = 0.0, 0.0
         while not self._stopping.is_set():
             self.ingester = ListIngester(self.source, client=self.client)
