@@ -4,6 +4,7 @@ supervised. Real Redis (Lua scripts), no worker process."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 from typing import Any
 
@@ -129,7 +130,9 @@ async def test_the_in_worker_ingester_is_restarted_and_reported_down_meanwhile(
         report = (await asyncio.to_thread(health_report)).as_dict()
         assert report["checks"]["ingest"]["ok"] is False
         assert "RuntimeError" in report["checks"]["ingest"]["error"]
-        await asyncio.to_thread(call_command, "arq_status")
+        out = io.StringIO()
+        await asyncio.to_thread(call_command, "arq_status", stdout=out)
+        assert "(RuntimeError)" in out.getvalue() and "async_tasks" in out.getvalue()
         # Restarted: the claimed message was recovered and enqueued, and the record is cleared.
         await wait_for_async(
             lambda: asyncio.to_thread(redis_client.zscore, "arq:queue", "survivor"), timeout=20

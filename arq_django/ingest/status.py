@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import cast
 
 import redis
@@ -30,14 +30,7 @@ class SourceStats:
     """Workers whose ingester of this source crashed and waits to restart."""
 
     def as_dict(self) -> dict[str, object]:
-        return {
-            "source": self.source,
-            "pending": self.pending,
-            "in_flight": self.in_flight,
-            "dead": self.dead,
-            "ingesters": self.ingesters,
-            "down": [d.as_dict() for d in self.down],
-        }
+        return asdict(self)
 
 
 def list_sources() -> tuple[str, ...]:

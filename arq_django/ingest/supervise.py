@@ -16,7 +16,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, Final, cast
 
 import redis
@@ -48,13 +48,7 @@ class IngestDown:
     crashes: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "worker": self.worker,
-            "error": self.error,
-            "since": self.since,
-            "retry_at": self.retry_at,
-            "crashes": self.crashes,
-        }
+        return asdict(self)
 
 
 def read_down(client: redis.Redis, source: str, now: float | None = None) -> list[IngestDown]:
