@@ -23,6 +23,7 @@ import datetime as dt
 import functools
 import json
 import logging
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
@@ -38,6 +39,7 @@ from .clean import MAX_CHARS, Cleaned, clean_row, fit_id, looks_unwritable, set_
 from .rows import TEXT_FIELDS, RowUpdate
 
 logger = logging.getLogger("arq_django.mirror")
+_job_id = operator.itemgetter(0)  # RowUpdate.job_id, read in C
 
 COLUMNS: Final = (*RowUpdate._fields, "rank")
 """The values sent for each row, in this order: the update's own, then its rank."""
@@ -189,12 +191,13 @@ def _postgresql_json(value: Any) -> Any:
 
 
 def _sqlite_json(value: Any) -> str:
-    """What ``JSONField`` stores; NaN and infinities as their repr (SQLite's ``JSON_VALID`` check)."""
+    """What ``JSONField`` stores; NaN and infinities as their repr (SQLite's ``JSON_VALID`` check).
+    Not ASCII-escaped: the batch escapes it once, so :func:`~.clean.looks_unwritable` reads one level."""
     data = value.data if type(value) is Cleaned else to_json_data(value)
     try:
-        return json.dumps(data, allow_nan=False)
+        return json.dumps(data, allow_nan=False, ensure_ascii=False)
     except ValueError:
-        return json.dumps(strict_json(data))
+        return json.dumps(strict_json(data), ensure_ascii=False)
 
 
 def _sqlite_wall_zone(connection: BaseDatabaseWrapper) -> dt.tzinfo:
@@ -257,7 +260,7 @@ def _execute(rows: list[RowUpdate], alias: str) -> None:
             encode = (_sqlite_json, _time_encoder(_sqlite_wall_zone(connection)))
             sql = _sqlite_sql(table)
         batch = _batch(rows, *encode)
-        if looks_unwritable(batch) or any(len(row.job_id) > MAX_CHARS for row in rows):
+        if looks_unwritable(batch) or max(map(len, map(_job_id, rows))) > MAX_CHARS:
             batch = _batch([clean_row(row, to_json_data)[0] for row in rows], *encode)
         cursor.execute(sql, [batch])
 
