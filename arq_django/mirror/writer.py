@@ -221,9 +221,10 @@ def check_vendor(connection: BaseDatabaseWrapper) -> None:
 def upsert(updates: Iterable[RowUpdate], using: str | None = None) -> int:
     """Write ``updates`` (at most one per job id); returns how many rows were written.
 
-    A batch is one transaction. A row whose values the database refuses is set aside (see the module
-    docstring) and the rest are written; any other error (the database down, say) is raised unchanged,
-    with nothing of the batch written.
+    One transaction, unless the database refuses a value: then the batch is written in parts, the
+    refused row set aside (see the module docstring). Any other error (the database down, say) is
+    raised unchanged; the part it interrupted is not written (parts before it are, which a retry of the
+    whole batch rewrites harmlessly: no row goes backwards).
     """
     # A fixed order: two transactions writing overlapping rows lock them in the same order (no deadlock).
     rows = sorted(updates, key=lambda row: row.job_id)
