@@ -17,7 +17,6 @@ import logging
 import signal
 from collections import Counter
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import redis
@@ -31,39 +30,13 @@ from . import dead_letters
 from .keys import SourceKeys
 from .lease import Lease, consumer_id, sleep_unless
 from .message import ListMessage, MalformedMessage, parse, plan
+from .outcome import IngestStats, Outcome, commit_call, refused
 from .scripts import CLAIM, COMMIT
 
 logger = logging.getLogger("arq_django.ingest")
 
 BATCH = 100
 """Messages claimed and committed per round trip when the list has a backlog."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What to do with one claimed message: enqueue ``plan``, dead-letter with ``reason``, or just ack."""
-
-    raw: bytes
-    plan: JobPlan | None = None
-    reason: str | None = None
-    ran: bool = False
-    """The message's job already ran here (``--run-inline``): it was counted when it was taken."""
-
-
-@dataclass(frozen=True)
-class IngestStats:
-    """What an ingester did, returned by :meth:`ListIngester.run`."""
-
-    taken: int
-    """Messages taken off the list (every outcome below)."""
-    enqueued: int
-    duplicates: int
-    """Messages whose ``options.job_id`` already existed: arq's semantics, nothing written."""
-    dead: int
-    ran: int = 0
-    """``--run-inline`` only: jobs that completed."""
-    failed: int = 0
-    """``--run-inline`` only: jobs that raised or timed out (they are dead-lettered too)."""
 
 
 class ListIngester:
@@ -266,40 +239,19 @@ class ListIngester:
                 return
             if outcomes[0].plan is None:
                 raise  # a dead letter or an ack: the loop retries it with backoff
-            await self.commit([self._refused(outcomes[0], e)])
+            await self.commit([refused(outcomes[0], e)])
             return
-        refused = []
+        letters = []
         for o, result in zip(outcomes, results, strict=True):
             if isinstance(result, list):
-                refused.append(self._refused(o, result[1]))
+                letters.append(refused(o, result[1]))
             else:
                 self._count(o, int(result))
-        if refused:
-            await self.commit(refused)
-
-    def _refused(self, o: Outcome, error: object) -> Outcome:
-        assert o.plan is not None, "only a job write can be refused"
-        if isinstance(error, bytes):
-            error = error.decode("utf-8", "replace")
-        reason = f"Redis refused to write job {o.plan.job_id} ({o.plan.function}): {error}"
-        return Outcome(o.raw, reason=dead_letters.printable(reason), ran=o.ran)
+        if letters:
+            await self.commit(letters)
 
     async def _commit_script(self, outcomes: list[Outcome]) -> list[Any]:
-        keys = [self.processing, self.keys.dead]
-        args: list[Any] = []
-        for o in outcomes:
-            if o.plan is not None:
-                p = o.plan
-                taken_if_a, taken_if_b = p.guard_keys  # job + result, or job + unique marker
-                stale = p.stale_keys[0] if p.stale_keys else p.job_key
-                keys += [p.job_key, p.queue_name, taken_if_a, taken_if_b, stale]
-                args += ["E", o.raw, p.job_id, p.payload, p.expires_ms, p.score, int(p.guarded)]
-                args.append(int(bool(p.stale_keys)))
-            elif o.reason is not None:
-                entry = dead_letters.encode(o.raw, o.reason, self.keys.source, self.consumer)
-                args += ["D", o.raw, entry, "", "", "", "", ""]
-            else:
-                args += ["A", o.raw, "", "", "", "", "", ""]
+        keys, args = commit_call(outcomes, self.keys, self.consumer)
         script = self.client.register_script(COMMIT)
         return cast(list[Any], await script(keys=keys, args=args))
 
