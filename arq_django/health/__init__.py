@@ -12,7 +12,7 @@ from typing import TypeVar
 
 from ..conf import Config, get_config
 from ..queues import known_queues
-from .checks import BacklogCheck, Check, CheckFailed, DatabaseCheck, RedisCheck, WorkersCheck
+from .checks import BacklogCheck, Check, CheckFailed, DatabaseCheck, IngestCheck, RedisCheck, WorkersCheck
 from .runner import CheckResult, HealthReport, run_checks
 
 __all__ = ["Check", "CheckFailed", "CheckResult", "HealthReport", "build_checks", "health_report"]
@@ -54,7 +54,10 @@ def build_checks(config: Config, queue: str | None = None) -> list[Check]:
             tuple((q, s) for q, s in per_queue(config.health_max_backlog_age, queues) if q in queues),
         ),
     }
-    return [factories[name]() for name in config.health_checks]
+    checks = [factories[name]() for name in config.health_checks]
+    if config.list_sources and queue is None:
+        checks.append(IngestCheck(url, timeout, config.list_sources))
+    return checks
 
 
 def health_report(queue: str | None = None) -> HealthReport:

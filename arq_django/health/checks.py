@@ -15,6 +15,7 @@ import redis
 from django.db import connections
 
 from ..heartbeat import read_workers, workers_per_queue
+from ..ingest.supervise import read_down
 from ..ops.queues import queue_depths
 
 
@@ -128,6 +129,31 @@ class BacklogCheck:
                 problems.append(
                     f"{d.queue!r} has kept a job waiting {d.oldest_age:.1f} s, more than {age_limit} s"
                 )
+        if problems:
+            raise CheckFailed("; ".join(problems), details)
+        return details
+
+
+@dataclass(frozen=True)
+class IngestCheck:
+    """No worker's list ingester is down (crashed and waiting to restart); run when ``LIST_SOURCES``
+    is set."""
+
+    url: str = field(repr=False)
+    timeout: float
+    sources: tuple[str, ...]
+    name: str = "ingest"
+
+    def run(self) -> dict[str, Any]:
+        client = health_client(self.url, self.timeout)
+        down = {source: [d.as_dict() for d in read_down(client, source)] for source in self.sources}
+        details = {"down": {source: reports for source, reports in down.items() if reports}}
+        problems = [
+            f"list {source!r}: the ingester in worker {d['worker']} is down ({d['error']}, "
+            f"{d['crashes']} crashes)"
+            for source, reports in down.items()
+            for d in reports
+        ]
         if problems:
             raise CheckFailed("; ".join(problems), details)
         return details

@@ -8,9 +8,10 @@ or a worker with ``ARQ_DJANGO["LIST_SOURCES"]`` moves each message to arq's queu
 from __future__ import annotations
 
 from .dead_letters import DeadLetter, adead_letter_count, dead_letter_count
-from .ingester import IngestStats, ListIngester
+from .ingester import ListIngester
 from .inline import InlineIngester
 from .message import MalformedMessage
+from .outcome import IngestStats
 from .status import SourceStats, list_sources, source_stats
 
 __all__ = [

@@ -48,9 +48,14 @@ class DeadLetter:
         }
 
 
+def printable(reason: str) -> str:
+    """``reason`` with lone surrogates (from a message's own text) escaped, so it encodes as UTF-8."""
+    return reason.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def encode(message: bytes, reason: str, source: str, consumer: str | None = None) -> bytes:
     """The dead-list entry for ``message``."""
-    letter = DeadLetter(message, reason, datetime.now(UTC), source, consumer)
+    letter = DeadLetter(message, printable(reason), datetime.now(UTC), source, consumer)
     return json.dumps(letter.as_dict(), ensure_ascii=False, separators=(",", ":")).encode()
 
 

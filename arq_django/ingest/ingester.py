@@ -17,7 +17,6 @@ import logging
 import signal
 from collections import Counter
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
 import redis
@@ -31,39 +30,13 @@ from . import dead_letters
 from .keys import SourceKeys
 from .lease import Lease, consumer_id, sleep_unless
 from .message import ListMessage, MalformedMessage, parse, plan
+from .outcome import IngestStats, Outcome, commit_call, refused
 from .scripts import CLAIM, COMMIT
 
 logger = logging.getLogger("arq_django.ingest")
 
 BATCH = 100
 """Messages claimed and committed per round trip when the list has a backlog."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What to do with one claimed message: enqueue ``plan``, dead-letter with ``reason``, or just ack."""
-
-    raw: bytes
-    plan: JobPlan | None = None
-    reason: str | None = None
-    ran: bool = False
-    """The message's job already ran here (``--run-inline``): it was counted when it was taken."""
-
-
-@dataclass(frozen=True)
-class IngestStats:
-    """What an ingester did, returned by :meth:`ListIngester.run`."""
-
-    taken: int
-    """Messages taken off the list (every outcome below)."""
-    enqueued: int
-    duplicates: int
-    """Messages whose ``options.job_id`` already existed: arq's semantics, nothing written."""
-    dead: int
-    ran: int = 0
-    """``--run-inline`` only: jobs that completed."""
-    failed: int = 0
-    """``--run-inline`` only: jobs that raised or timed out (they are dead-lettered too)."""
 
 
 class ListIngester:
@@ -233,7 +206,12 @@ class ListIngester:
             message = parse(raw)
             spec, job_plan = plan(message, self.keys.source)
         except MalformedMessage as e:
-            return e.reason
+            return dead_letters.printable(e.reason)
+        except Exception as e:
+            # Whatever else a message can trip (it is untrusted input): a dead letter, never a crash
+            # that would meet the same message again after every restart.
+            logger.exception("list %s: a message could not be planned", self.keys.source)
+            return dead_letters.printable(f"cannot become a job: {type(e).__name__}: {e}")
         return message, spec, job_plan
 
     async def _process(self, raws: list[bytes]) -> None:
@@ -247,26 +225,35 @@ class ListIngester:
         await self.commit(outcomes)
 
     async def commit(self, outcomes: list[Outcome]) -> None:
-        """Apply the outcomes atomically (one script call) and count them."""
-        keys = [self.processing, self.keys.dead]
-        args: list[Any] = []
-        for o in outcomes:
-            if o.plan is not None:
-                p = o.plan
-                taken_if_a, taken_if_b = p.guard_keys  # job + result, or job + unique marker
-                stale = p.stale_keys[0] if p.stale_keys else p.job_key
-                keys += [p.job_key, p.queue_name, taken_if_a, taken_if_b, stale]
-                args += ["E", o.raw, p.job_id, p.payload, p.expires_ms, p.score, int(p.guarded)]
-                args.append(int(bool(p.stale_keys)))
-            elif o.reason is not None:
-                entry = dead_letters.encode(o.raw, o.reason, self.keys.source, self.consumer)
-                args += ["D", o.raw, entry, "", "", "", "", ""]
-            else:
-                args += ["A", o.raw, "", "", "", "", "", ""]
-        script = self.client.register_script(COMMIT)
-        results = await script(keys=keys, args=args)
+        """Apply the outcomes atomically (one script call) and count them. A job Redis refuses to write
+        (or the client cannot encode) is dead-lettered with Redis' reason instead; a dead letter that
+        cannot be written raises, and the message stays claimed (retried, never dropped)."""
+        try:
+            results = await self._commit_script(outcomes)
+        except (redis.ConnectionError, redis.TimeoutError, OSError):
+            raise
+        except (redis.RedisError, ValueError) as e:
+            if len(outcomes) > 1:
+                for o in outcomes:  # find the one refused; the others commit as planned
+                    await self.commit([o])
+                return
+            if outcomes[0].plan is None:
+                raise  # a dead letter or an ack: the loop retries it with backoff
+            await self.commit([refused(outcomes[0], e)])
+            return
+        letters = []
         for o, result in zip(outcomes, results, strict=True):
-            self._count(o, int(result))
+            if isinstance(result, list):
+                letters.append(refused(o, result[1]))
+            else:
+                self._count(o, int(result))
+        if letters:
+            await self.commit(letters)
+
+    async def _commit_script(self, outcomes: list[Outcome]) -> list[Any]:
+        keys, args = commit_call(outcomes, self.keys, self.consumer)
+        script = self.client.register_script(COMMIT)
+        return cast(list[Any], await script(keys=keys, args=args))
 
     def _count(self, o: Outcome, result: int) -> None:
         if result == 0:

@@ -29,9 +29,10 @@ from ..plan import JobPlan
 from ..registry import JobSpec
 from ..retry import max_tries
 from ..runner import EXECUTOR_KEY, coroutine_for
-from .ingester import ListIngester, Outcome
+from .ingester import ListIngester
 from .lease import sleep_unless
 from .message import ListMessage
+from .outcome import Outcome
 
 logger = logging.getLogger("arq_django.ingest")
 

@@ -29,3 +29,8 @@ class SourceKeys:
     def heartbeat(self, consumer: str) -> str:
         """Exists (with a TTL of ``LIST_LEASE``) while the ingester is alive."""
         return f"{self.source}:consumer:{consumer}"
+
+    @property
+    def down(self) -> str:
+        """Hash of the workers whose in-worker ingester crashed and waits to restart (:mod:`.supervise`)."""
+        return f"{self.source}:down"

@@ -11,9 +11,12 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from arq.utils import timestamp_ms
 
 from ..exceptions import ArqDjangoError
 from ..plan import JobPlan, plan_job
@@ -21,6 +24,11 @@ from ..registry import JobSpec, registry
 
 OPTIONS = ("job_id", "queue", "defer_by", "defer_until", "expires", "priority")
 """The keys a message's ``"options"`` object may hold (anything else is refused, so typos show)."""
+MAX_JOB_ID = 255
+"""The longest ``options.job_id``: what the result mirror's ``job_id`` column holds."""
+LATEST_MS = round(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)
+"""No run-at time or expiry may lie past this (year 9999, the last a ``datetime`` or a result row can
+hold; Redis refuses a TTL near 2**63 ms only once the script has begun writing)."""
 
 
 class MalformedMessage(ArqDjangoError, ValueError):
@@ -58,6 +66,8 @@ def parse(raw: bytes) -> ListMessage:
         raise MalformedMessage(f"not UTF-8 text: {e}") from e
     except ValueError as e:
         raise MalformedMessage(f"not valid JSON: {e}") from e
+    except RecursionError as e:
+        raise MalformedMessage("JSON nested too deeply to decode; send flat data") from e
     if not isinstance(obj, dict):
         raise MalformedMessage(f'not a JSON object but {_kind(obj)}; send {{"type": ..., "data": {{...}}}}')
     job = obj.get("type")
@@ -117,10 +127,22 @@ def plan(message: ListMessage, source: str) -> tuple[JobSpec, JobPlan]:
         )
     except (ArqDjangoError, TypeError, ValueError) as e:
         raise MalformedMessage(str(e)) from e
+    except RecursionError as e:
+        raise MalformedMessage(f"the data of {spec.name!r} is nested too deeply to encode") from e
+    check_bounds(spec.name, job_plan)
     if not job_plan.guarded:
         # A generated id: say where the job came from (the payload does not hold the id).
         job_plan = dataclasses.replace(job_plan, job_id=f"list:{source}:{job_plan.job_id}")
     return spec, job_plan
+
+
+def check_bounds(job: str, job_plan: JobPlan) -> None:
+    """Refuse run-at times and expiries Redis or a ``datetime`` cannot hold, before any write."""
+    run_at = job_plan.score + job_plan.shift_ms
+    if not 0 < run_at <= LATEST_MS or not 0 < timestamp_ms() + job_plan.expires_ms <= LATEST_MS:
+        raise MalformedMessage(
+            f"job {job!r}: its run-at time or expiry lies after the year 9999; defer or expire it by less"
+        )
 
 
 def check_arguments(spec: JobSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -141,16 +163,36 @@ def _kind(value: Any) -> str:
 
 def _text(job: str, options: dict[str, Any], name: str) -> str | None:
     value = options.get(name)
-    if value is not None and (not isinstance(value, str) or not value):
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value:
         raise MalformedMessage(f"options.{name} of {job!r} must be a non-empty string, got {value!r}")
+    if not value.isprintable():
+        # A NUL, a line break or a lone surrogate: Redis keys, log lines and the mirror would mangle it.
+        raise MalformedMessage(
+            f"options.{name} of {job!r} holds a control character or a lone surrogate ({value[:80]!r}); "
+            "use printable text"
+        )
+    if name == "job_id" and len(value) > MAX_JOB_ID:
+        raise MalformedMessage(
+            f"options.job_id of {job!r} is {len(value)} characters long ({value[:40]!r}...); "
+            f"the limit is {MAX_JOB_ID}"
+        )
     return value
 
 
 def _seconds(job: str, options: dict[str, Any], name: str) -> float | None:
     value = options.get(name)
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise MalformedMessage(f"options.{name} of {job!r} must be a number of seconds, got {value!r}")
-    return None if value is None else float(value)
+    limit = LATEST_MS // 1000
+    if not (isinstance(value, int) or math.isfinite(value)) or abs(value) > limit:
+        raise MalformedMessage(
+            f"options.{name} of {job!r} must be a finite number of seconds up to {limit}, got {value!r}"
+        )
+    return float(value)
 
 
 def _moment(job: str, value: Any) -> datetime | None:

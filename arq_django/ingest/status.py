@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import cast
 
 import redis
@@ -10,6 +10,7 @@ import redis
 from ..conf import get_config
 from ..connection import sync_client
 from .keys import SourceKeys
+from .supervise import IngestDown, read_down
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,11 @@ class SourceStats:
     """Messages in ``<source>:dead``; any at all deserves a look (``manage.py arq_dead_letters``)."""
     ingesters: int
     """Ingesters registered on the source (a stopped one is removed once its lease expires)."""
+    down: tuple[IngestDown, ...] = ()
+    """Workers whose ingester of this source crashed and waits to restart."""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
 
 
 def list_sources() -> tuple[str, ...]:
@@ -33,7 +39,7 @@ def list_sources() -> tuple[str, ...]:
 
 
 def source_stats(source: str, client: redis.Redis | None = None) -> SourceStats:
-    """Counts for one source in two round trips."""
+    """Counts for one source in three round trips."""
     client = client or sync_client()
     keys = SourceKeys(source)
     consumers = sorted(m.decode() for m in cast(set[bytes], client.smembers(keys.consumers)))
@@ -43,4 +49,6 @@ def source_stats(source: str, client: redis.Redis | None = None) -> SourceStats:
         for consumer in consumers:
             pipe.llen(keys.processing(consumer))
         pending, dead, *processing = pipe.execute()
-    return SourceStats(source, pending, sum(processing), dead, len(consumers))
+    return SourceStats(
+        source, pending, sum(processing), dead, len(consumers), tuple(read_down(client, source))
+    )

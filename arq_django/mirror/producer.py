@@ -21,7 +21,8 @@ from ..conf import get_config
 from ..models import JobResult
 from ..plan import JobPlan
 from ..registry import registry
-from ..serializers import to_json_data
+from ..serializers import get_serializer, to_json_data
+from .clean import clean_data, fit_id
 from .writer import database_for_writes
 
 logger = logging.getLogger("arq_django.mirror")
@@ -33,14 +34,19 @@ def enqueued_row(
     """The row for a job just written to Redis."""
     deferred = plan.score > timestamp_ms()
     spec = registry.get(plan.function)
+    args_data, kwargs_data = to_json_data(args), to_json_data(kwargs)
+    # The same cleaning as the worker's writes (mirror.clean), or the job's two writers would disagree
+    # on its id. A JSON payload shows a NUL as an escape, and it cannot hold a lone surrogate.
+    if b"\\u0000" in plan.payload or get_serializer().name != "json":
+        args_data, kwargs_data = clean_data(args_data), clean_data(kwargs_data)
     return JobResult(
-        job_id=plan.job_id,
+        job_id=fit_id(plan.job_id),
         function=plan.function,
         queue_name=plan.queue_name,
         status=JobResult.Status.DEFERRED if deferred else JobResult.Status.QUEUED,
         rank=0,
-        args=to_json_data(args),
-        kwargs=to_json_data(kwargs),
+        args=args_data,
+        kwargs=kwargs_data,
         max_tries=spec.max_tries or get_config().max_tries,
         enqueued_at=timezone.now(),
         scheduled_for=ms_to_datetime(plan.score) if deferred else None,

@@ -20,6 +20,7 @@ from arq.jobs import deserialize_result
 from ..exceptions import JobFailed
 from ..models import JobResult
 from ..serializers import Loads, get_serializer
+from .clean import fit_id
 from .rows import RowUpdate
 from .writer import database_for_writes, upsert
 
@@ -70,20 +71,26 @@ def row_from_result(job_id: str, raw: bytes, loads: Loads) -> RowUpdate | None:
     )
 
 
-def _fill(client: redis.Redis, job_ids: list[str], loads: Loads, using: str) -> int:
+def _fill(client: redis.Redis, keys: list[bytes], loads: Loads, using: str) -> int:
+    # Ids as the rows hold them: a key that is not UTF-8, or an id the row cannot hold as it is, must
+    # neither stop the pass nor be looked up (and rewritten) under another id each time.
+    ids = [key[len(result_key_prefix) :].decode("utf-8", "backslashreplace") for key in keys]
+    stored = [fit_id(job_id) for job_id in ids]
     finished = set(
         JobResult.objects.using(using)
-        .filter(job_id__in=job_ids, status__in=JobResult.FINISHED)
+        .filter(job_id__in=stored, status__in=JobResult.FINISHED)
         .order_by()
         .values_list("job_id", flat=True)
     )
-    todo = [job_id for job_id in job_ids if job_id not in finished]
+    todo = [
+        (key, job_id) for key, job_id, row_id in zip(keys, ids, stored, strict=True) if row_id not in finished
+    ]
     if not todo:
         return 0
-    raws = cast(list[bytes | None], client.mget([result_key_prefix + job_id for job_id in todo]))
+    raws = cast(list[bytes | None], client.mget([key for key, _ in todo]))
     rows = [
         row
-        for job_id, raw in zip(todo, raws, strict=True)
+        for (_, job_id), raw in zip(todo, raws, strict=True)
         if raw and (row := row_from_result(job_id, raw, loads)) is not None
     ]
     return upsert(rows, using)
@@ -96,11 +103,10 @@ def reconcile(client: redis.Redis, *, lock_for: float | None = None, using: str 
         return 0
     alias = using or database_for_writes()
     loads = get_serializer().loads
-    prefix = len(result_key_prefix)
     written = 0
-    batch: list[str] = []
+    batch: list[bytes] = []
     for key in client.scan_iter(match=result_key_prefix + "*", count=SCAN_COUNT):
-        batch.append(key.decode()[prefix:])
+        batch.append(key)
         if len(batch) >= BATCH:
             written += _fill(client, batch, loads, alias)
             batch = []

@@ -10,6 +10,11 @@ row, with no read before the write and no row locks held across statements. Djan
 The rows travel as one JSON document, taken apart by the database (``jsonb_array_elements`` on
 PostgreSQL, ``json_each`` on SQLite): the worker's mirror thread shares the GIL with the event loop,
 so the Python spent per row is the cost that counts.
+
+Bad values never block a batch: a batch that may hold a NUL, a lone surrogate or an over-long id is
+cleaned first (:mod:`~arq_django.mirror.clean`), and a batch the database still refuses for its data is
+split in halves until the refused row is alone; that row is set aside: written with its unwritable
+values replaced and a note in its ``error``, and logged. The other rows are written as they are.
 """
 
 from __future__ import annotations
@@ -17,23 +22,31 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import logging
+import operator
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
 
 from django.conf import settings
-from django.db import NotSupportedError, connections, router, transaction
+from django.db import DataError, IntegrityError, NotSupportedError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.utils import timezone
 
 from ..models import JobResult
 from ..serializers import strict_json, to_json_data
+from .clean import MAX_CHARS, Cleaned, clean_row, fit_id, looks_unwritable, set_aside
 from .rows import TEXT_FIELDS, RowUpdate
+
+logger = logging.getLogger("arq_django.mirror")
+_job_id = operator.itemgetter(0)  # RowUpdate.job_id, read in C
 
 COLUMNS: Final = (*RowUpdate._fields, "rank")
 """The values sent for each row, in this order: the update's own, then its rank."""
 _ALWAYS: Final = frozenset({"status", "rank", "tries"})
 SUPPORTED_VENDORS: Final = ("postgresql", "sqlite")
+REFUSALS: Final = (DataError, IntegrityError, ValueError, OverflowError)
+"""What a database (or its driver) raises for a value it cannot take; an outage raises others."""
 
 
 def _fields() -> list[Field[Any, Any]]:
@@ -173,13 +186,18 @@ def _sqlite_sql(table: str) -> str:
     )
 
 
+def _postgresql_json(value: Any) -> Any:
+    return value.data if type(value) is Cleaned else to_json_data(value)
+
+
 def _sqlite_json(value: Any) -> str:
-    """What ``JSONField`` stores; NaN and infinities as their repr (SQLite's ``JSON_VALID`` check)."""
-    data = to_json_data(value)
+    """What ``JSONField`` stores; NaN and infinities as their repr (SQLite's ``JSON_VALID`` check).
+    Not ASCII-escaped: the batch escapes it once, so :func:`~.clean.looks_unwritable` reads one level."""
+    data = value.data if type(value) is Cleaned else to_json_data(value)
     try:
-        return json.dumps(data, allow_nan=False)
+        return json.dumps(data, allow_nan=False, ensure_ascii=False)
     except ValueError:
-        return json.dumps(strict_json(data))
+        return json.dumps(strict_json(data), ensure_ascii=False)
 
 
 def _sqlite_wall_zone(connection: BaseDatabaseWrapper) -> dt.tzinfo:
@@ -201,23 +219,73 @@ def check_vendor(connection: BaseDatabaseWrapper) -> None:
 
 
 def upsert(updates: Iterable[RowUpdate], using: str | None = None) -> int:
-    """Write ``updates`` (at most one per job id) in one transaction; returns how many were sent.
+    """Write ``updates`` (at most one per job id); returns how many rows were written.
 
-    Raises the database's error unchanged; nothing of the batch is written then.
+    One transaction, unless the database refuses a value: then the batch is written in parts, the
+    refused row set aside (see the module docstring). Any other error (the database down, say) is
+    raised unchanged; the part it interrupted is not written (parts before it are, which a retry of the
+    whole batch rewrites harmlessly: no row goes backwards).
     """
     # A fixed order: two transactions writing overlapping rows lock them in the same order (no deadlock).
     rows = sorted(updates, key=lambda row: row.job_id)
     if not rows:
         return 0
     alias = using or database_for_writes()
-    connection = connections[alias]
-    check_vendor(connection)
-    table = JobResult._meta.db_table
-    with transaction.atomic(using=alias, savepoint=False), connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            batch = _batch(rows, to_json_data, _time_encoder(None))
-            cursor.execute(_postgresql_sql(table, _column_types(connection)), [batch])
-        else:
-            batch = _batch(rows, _sqlite_json, _time_encoder(_sqlite_wall_zone(connection)))
-            cursor.execute(_sqlite_sql(table), [batch])
+    check_vendor(connections[alias])
+    return _write(rows, alias)
+
+
+def _write(rows: list[RowUpdate], alias: str) -> int:
+    try:
+        _execute(rows, alias)
+    except REFUSALS as e:
+        if len(rows) == 1:
+            return _set_aside(rows[0], alias, e)
+        half = len(rows) // 2
+        return _write(rows[:half], alias) + _write(rows[half:], alias)
     return len(rows)
+
+
+def _execute(rows: list[RowUpdate], alias: str) -> None:
+    connection = connections[alias]
+    table = JobResult._meta.db_table
+    # A savepoint when the caller holds a transaction: a refused batch must leave it usable.
+    with transaction.atomic(using=alias), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            encode: tuple[Callable[[Any], Any], Callable[[dt.datetime], int]] = (
+                _postgresql_json,
+                _time_encoder(None),
+            )
+            sql = _postgresql_sql(table, _column_types(connection))
+        else:
+            encode = (_sqlite_json, _time_encoder(_sqlite_wall_zone(connection)))
+            sql = _sqlite_sql(table)
+        batch = _batch(rows, *encode)
+        if looks_unwritable(batch) or max(map(len, map(_job_id, rows))) > MAX_CHARS:
+            batch = _batch([clean_row(row, to_json_data)[0] for row in rows], *encode)
+        cursor.execute(sql, [batch])
+
+
+def _set_aside(row: RowUpdate, alias: str, refusal: BaseException) -> int:
+    why = _describe(refusal)
+    job = fit_id(row.job_id)
+    for bare in (False, True):
+        try:
+            _execute([set_aside(row, to_json_data, why, bare=bare)], alias)
+        except REFUSALS as e:
+            why = f"{why}; then {_describe(e)}"
+            continue
+        logger.error(
+            "result mirror: the database refused the row of job %r (%s); it was written with its "
+            "unwritable values replaced and a note in its error, the rest of the batch as it was",
+            job,
+            why,
+        )
+        return 1
+    logger.error("result mirror: the row of job %r cannot be written at all (%s); skipped", job, why)
+    return 0
+
+
+def _describe(e: BaseException) -> str:
+    lines = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {lines[0]}" if lines else type(e).__name__

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
+from arq_django.ingest.status import SourceStats, list_sources, source_stats
 from arq_django.ops.status import Status, read_status
 
 from ._output import ago, table, write_json
@@ -15,6 +16,7 @@ QUEUE_COLUMNS = [
     *["QUEUE", "QUEUED", "DEFERRED", "RUNNING", "OLDEST", "WORKERS"],
     *["DONE/1h", "FAILED/1h", "JOBS/MIN"],
 ]
+SOURCE_COLUMNS = ["LIST", "PENDING", "IN FLIGHT", "DEAD", "INGESTERS", "DOWN"]
 WORKER_COLUMNS = ["WORKER", "QUEUE", "UP", "RUNNING", "COMPLETE", "FAILED", "RETRIED", "LAST JOB", "BEAT"]
 
 
@@ -27,13 +29,18 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         status = read_status(options["queue"])
+        sources = [source_stats(source) for source in list_sources()]
         if options["json"]:
-            write_json(self.stdout, status.as_dict())
+            write_json(self.stdout, {**status.as_dict(), "sources": [s.as_dict() for s in sources]})
             return
         self.stdout.write(f"at {datetime.fromtimestamp(status.at, UTC):%Y-%m-%d %H:%M:%S} UTC\n")
         for line in table(QUEUE_COLUMNS, queue_rows(status)):
             self.stdout.write(line)
         self.stdout.write("")
+        if sources:
+            for line in table(SOURCE_COLUMNS, source_rows(sources)):
+                self.stdout.write(line)
+            self.stdout.write("")
         if not status.workers:
             self.stdout.write("no live workers")
             return
@@ -49,6 +56,15 @@ def queue_rows(status: Status) -> list[list[Any]]:
         failed = r.failed + r.aborted
         rows.append([d.queue, d.queued, d.deferred, d.running, oldest, q.workers])
         rows[-1] += [r.complete, failed, r.per_minute]
+    return rows
+
+
+def source_rows(sources: list[SourceStats]) -> list[list[Any]]:
+    """One row per list source; DOWN names the workers whose ingester crashed and waits to restart."""
+    rows = []
+    for s in sources:
+        down = ", ".join(f"{d.worker} ({d.error})" for d in s.down) or "-"
+        rows.append([s.source, s.pending, s.in_flight, s.dead, s.ingesters, down])
     return rows
 
 
