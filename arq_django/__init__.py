@@ -5,6 +5,7 @@ from .enqueue import aenqueue, enqueue, enqueue_on_commit
 from .exceptions import (
     ArqDjangoError,
     EnqueueError,
+    InvalidArguments,
     JobFailed,
     JobNotRegistered,
     JobResultTimeout,
@@ -13,12 +14,15 @@ from .exceptions import (
     UnknownQueue,
 )
 from .handle import JobHandle
+from .job_function import JobFunction
 from .registry import job
 
 __all__ = [
     "ArqDjangoError",
     "EnqueueError",
+    "InvalidArguments",
     "JobFailed",
+    "JobFunction",
     "JobHandle",
     "JobNotRegistered",
     "JobResultTimeout",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -131,7 +132,7 @@ def _mirror_on_enqueue() -> bool:
 
 
 def enqueue(
-    name: str,
+    name: str | Callable[..., Any],
     *args: Any,
     _job_id: str | None = None,
     _queue_name: str | None = None,
@@ -143,8 +144,9 @@ def enqueue(
     _using: str | None = None,
     **kwargs: Any,
 ) -> JobHandle | None:
-    """Enqueue job ``name`` from sync code; returns its handle, or ``None`` if ``_job_id`` already exists
-    (or, for a ``unique`` job, the same call is pending).
+    """Enqueue job ``name`` (its registered name, dotted path or ``@job`` handler) from sync code; returns
+    its handle, or ``None`` if ``_job_id`` already exists (or, for a ``unique`` job, the same call is
+    pending). The arguments must fit the handler's parameters after ``ctx`` (:class:`InvalidArguments`).
 
     ``_priority`` (-100..100) overrides the job's priority. ``_on_commit=True`` writes the job only once
     the current transaction on database ``_using`` commits (see :func:`enqueue_on_commit`).
@@ -177,7 +179,7 @@ def _record(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Non
 
 
 def enqueue_on_commit(
-    name: str,
+    name: str | Callable[..., Any],
     *args: Any,
     _job_id: str | None = None,
     _queue_name: str | None = None,
@@ -229,7 +231,7 @@ def _write_on_commit(
 
 
 async def aenqueue(
-    name: str,
+    name: str | Callable[..., Any],
     *args: Any,
     _job_id: str | None = None,
     _queue_name: str | None = None,

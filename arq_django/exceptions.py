@@ -49,3 +49,7 @@ class ResultNotFound(ArqDjangoError, LookupError):
 
 class UnknownQueue(ArqDjangoError, ImproperlyConfigured):
     """A queue no worker serves: not in ``ARQ_DJANGO['QUEUES']``, or not the one the job is pinned to."""
+
+
+class InvalidArguments(ArqDjangoError, TypeError):
+    """The arguments given at enqueue do not fit the handler's parameters (missing, unexpected, too many)."""

@@ -1,7 +1,7 @@
 """``arq arq_django.worker.WorkerSettings``: importing this module boots Django and registers every job.
 
-``DJANGO_SETTINGS_MODULE`` comes from the environment (default: the example project's
-``settings.dev``); ``ARQ_QUEUE=name`` selects the queue this worker serves.
+``DJANGO_SETTINGS_MODULE`` comes from the environment and must be set (the package cannot guess your
+project); ``ARQ_QUEUE=name`` selects the queue this worker serves.
 """
 
 from __future__ import annotations
@@ -11,8 +11,15 @@ import os
 import django
 from django.apps import apps
 
+NO_SETTINGS = (
+    "arq_django: DJANGO_SETTINGS_MODULE is not set: set DJANGO_SETTINGS_MODULE=yourproject.settings, "
+    "or run python manage.py arq_worker"
+)
+
 if not apps.ready:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.dev")
+    if not os.environ.get("DJANGO_SETTINGS_MODULE"):
+        # One line instead of a traceback through arq's CLI: SystemExit prints its message and exits 1.
+        raise SystemExit(NO_SETTINGS)
     django.setup()
 
 from .worker_settings import apply, build
