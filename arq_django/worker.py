@@ -11,15 +11,13 @@ import os
 import django
 from django.apps import apps
 
-NO_SETTINGS = (
-    "arq_django: DJANGO_SETTINGS_MODULE is not set: set DJANGO_SETTINGS_MODULE=yourproject.settings, "
-    "or run python manage.py arq_worker"
-)
-
 if not apps.ready:
     if not os.environ.get("DJANGO_SETTINGS_MODULE"):
         # One line instead of a traceback through arq's CLI: SystemExit prints its message and exits 1.
-        raise SystemExit(NO_SETTINGS)
+        raise SystemExit(
+            "arq_django: DJANGO_SETTINGS_MODULE is not set: set DJANGO_SETTINGS_MODULE=yourproject.settings, "
+            "or run python manage.py arq_worker"
+        )
     django.setup()
 
 from .worker_settings import apply, build
