@@ -53,3 +53,7 @@ class UnknownQueue(ArqDjangoError, ImproperlyConfigured):
 
 class InvalidArguments(ArqDjangoError, TypeError):
     """The arguments given at enqueue do not fit the handler's parameters (missing, unexpected, too many)."""
+
+
+class DuplicateJobName(ArqDjangoError, ImproperlyConfigured):
+    """Two handlers registered under one job name (``arq_django.E003`` in ``manage.py check``)."""

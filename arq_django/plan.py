@@ -201,7 +201,7 @@ def _culprit(
         except Exception as e:
             return (
                 f"job {function!r}: {label} ({type(value).__name__}) cannot be encoded by the "
-                f"{serializer.name!r} serializer: {e}. Pass plain data (str, numbers, lists, dicts, "
-                "datetime, Decimal, UUID, bytes), e.g. a model's primary key instead of the instance."
+                f"{serializer.name!r} serializer: {e}. Pass plain data (str, numbers, lists, dicts with "
+                "str keys, datetime, Decimal, UUID, bytes)."
             )
     return f"job {function!r}: its arguments cannot be encoded by the {serializer.name!r} serializer: {cause}"

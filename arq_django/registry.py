@@ -13,7 +13,7 @@ from django.utils.module_loading import autodiscover_modules
 
 from . import crontab
 from .conf import get_config
-from .exceptions import JobNotRegistered
+from .exceptions import DuplicateJobName, JobNotRegistered
 from .job_function import Handler, JobFunction, P, R_co, attach, call_signature
 from .options import Seconds, cron_options, retry_policy, seconds, unique_options
 from .priority import check_priority
@@ -75,7 +75,7 @@ class Registry:
         with self._lock:
             existing = self._specs.get(spec.name)
             if existing is not None and existing.path != spec.path:
-                raise ImproperlyConfigured(
+                raise DuplicateJobName(
                     f"job name {spec.name!r} is registered twice: by {existing.path} "
                     f"(module {existing.func.__module__}) and by {spec.path} "
                     f"(module {spec.func.__module__}). "
