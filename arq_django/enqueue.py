@@ -166,12 +166,13 @@ def enqueue(
         return _write_on_commit(plan, _using, args, kwargs)
     if not write(plan):
         return None
-    _record(plan, args, kwargs)
+    record(plan, args, kwargs)
     return JobHandle(plan.job_id, plan.queue_name, plan.function)
 
 
-def _record(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Create the job's mirror row once Redis has the job (when the mirror is on at enqueue)."""
+def record(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Create the job's mirror row once Redis has the job (when the mirror is on at enqueue); every
+    sync enqueue path (``enqueue()``, ``ops.actions.submit`` behind the commands and the API) calls it."""
     if _mirror_on_enqueue():
         from .mirror.producer import record_enqueued  # models load only once apps are ready
 
@@ -222,7 +223,7 @@ def _write_on_commit(
         if not write(at_commit):
             logger.info("job %s (%s) not enqueued at commit: its id is taken", plan.job_id, plan.function)
             return
-        _record(at_commit, args, kwargs)
+        record(at_commit, args, kwargs)
 
     # Outside an atomic block Django runs the callback at once; an EnqueueError then reaches the caller,
     # and after a commit it propagates from the atomic block's exit (the data is committed, the job is not).
