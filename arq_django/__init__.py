@@ -9,11 +9,12 @@ from .exceptions import (
     JobFailed,
     JobNotRegistered,
     JobResultTimeout,
+    RedisUnavailable,
     ResultNotFound,
     SerializationError,
     UnknownQueue,
 )
-from .handle import JobHandle
+from .handle import JobHandle, JobState
 from .job_function import JobFunction
 from .registry import job
 
@@ -26,6 +27,8 @@ __all__ = [
     "JobHandle",
     "JobNotRegistered",
     "JobResultTimeout",
+    "JobState",
+    "RedisUnavailable",
     "ResultNotFound",
     "SerializationError",
     "UnknownQueue",

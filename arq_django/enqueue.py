@@ -25,7 +25,7 @@ from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
 from .conf import get_config
-from .connection import async_pool, redact_url, sync_client
+from .connection import async_pool, redis_failure, sync_client
 from .exceptions import EnqueueError
 from .handle import JobHandle
 from .plan import Duration, JobPlan, plan_job
@@ -42,9 +42,8 @@ def _queue_commands(pipe: Pipeline | AsyncPipeline, plan: JobPlan) -> None:
 
 def _enqueue_error(plan: JobPlan, e: Exception) -> EnqueueError:
     return EnqueueError(
-        f"could not enqueue job {plan.function!r} on queue {plan.queue_name!r}: Redis at "
-        f"{redact_url(get_config().redis_url)} failed with {type(e).__name__}: {e}. Nothing was written; "
-        "check ARQ_DJANGO['REDIS_URL'] and that Redis is running."
+        f"could not enqueue job {plan.function!r} on queue {plan.queue_name!r}: {redis_failure(e)}. "
+        "Nothing was written; check ARQ_DJANGO['REDIS_URL'] and that Redis is running."
     )
 
 

@@ -57,3 +57,8 @@ class InvalidArguments(ArqDjangoError, TypeError):
 
 class DuplicateJobName(ArqDjangoError, ImproperlyConfigured):
     """Two handlers registered under one job name (``arq_django.E003`` in ``manage.py check``)."""
+
+
+class RedisUnavailable(ArqDjangoError, ConnectionError):
+    """Redis failed or could not be reached while reading or changing jobs (handles, commands, a worker
+    that gave up waiting for it)."""

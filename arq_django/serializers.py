@@ -104,7 +104,7 @@ def _instead(value: Any) -> str:
     from django.db.models import Model  # only on this error path
 
     if isinstance(value, Model):
-        return f"; pass its primary key ({type(value).__name__}.pk) instead of the instance"
+        return f"; use its primary key ({type(value).__name__}.pk) instead of the instance"
     return ""
 
 

@@ -201,5 +201,5 @@ def test_a_model_instance_is_told_to_pass_its_primary_key(fake_redis):
     from arq_django import SerializationError, enqueue
     from arq_django.models import JobResult
 
-    with pytest.raises(SerializationError, match=r"pass its primary key \(JobResult\.pk\) instead"):
+    with pytest.raises(SerializationError, match=r"use its primary key \(JobResult\.pk\) instead"):
         enqueue("echo", JobResult(job_id="x"))
