@@ -19,6 +19,9 @@ if not apps.ready:
             "or run python manage.py arq_worker"
         )
     django.setup()
+    from .logs import configure
+
+    configure()  # arq's CLI configures its own logger only, after this import: ours would stay silent
 
 from .worker_settings import apply, build
 

@@ -25,3 +25,24 @@ def test_no_settings_module_fails_in_one_line(tmp_path: Path):
         "arq_django: DJANGO_SETTINGS_MODULE is not set: set DJANGO_SETTINGS_MODULE=yourproject.settings, "
         "or run python manage.py arq_worker"
     ]
+
+
+def test_the_arq_cli_shows_our_lines_in_a_project_without_logging(redis_url, tmp_path: Path):
+    from tests.conftest import WorkerProcess, wait_for
+    from tests.user_project import make_project
+
+    project = make_project(tmp_path / "proj", redis_url)
+    env = {
+        **project.env(redis_url),
+        "DJANGO_SETTINGS_MODULE": "userproj.settings",
+        "PYTHONPATH": str(project.root),
+    }
+    worker = WorkerProcess(
+        [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"], env, tmp_path / "w.log"
+    )
+    try:
+        wait_for(lambda: worker.ready() or worker.process.poll() is not None, 60)
+        assert worker.process.poll() is None, worker.output()
+        assert "queue arq:queue: 1 jobs (add)" in worker.output()
+    finally:
+        worker.stop()
