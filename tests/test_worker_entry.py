@@ -35,7 +35,7 @@ def test_the_arq_cli_shows_our_lines_in_a_project_without_logging(redis_url, tmp
     env = {
         **project.env(redis_url),
         "DJANGO_SETTINGS_MODULE": "userproj.settings",
-        "PYTHONPATH": str(project.root),
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(project.root), os.environ.get("PYTHONPATH")])),
     }
     worker = WorkerProcess(
         [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"], env, tmp_path / "w.log"
