@@ -4,7 +4,6 @@ line."""
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from django.core.management import CommandError, call_command
 
 from arq_django import JobHandle, embedded, enqueue
 from tests.conftest import WorkerProcess, wait_for
-from tests.user_project import make_project
+from tests.user_project import make_project, run, wait_ready
 
 pytestmark = pytest.mark.integration
 STARTED = "arq_django worker"
@@ -44,8 +43,7 @@ def test_watch_runs_the_edited_job_code(redis_url, tmp_path, workers):
     project = make_project(tmp_path / "proj", redis_url)
     worker = _worker(project, redis_url, tmp_path / "worker.log", "--watch", str(project.root))
     workers.append(worker)
-    wait_for(lambda: worker.output().count(STARTED + " ") >= 1 or worker.process.poll() is not None, 60)
-    assert worker.process.poll() is None, worker.output()
+    wait_ready(worker)
     assert _result("add", 1, 2) == 3
     project.jobs.write_text(project.jobs.read_text().replace("return a + b", "return a + b + 1000"))
     # the old process says it stopped, a new one that it started
@@ -67,8 +65,7 @@ def test_a_new_project_shows_the_worker_lines(redis_url, tmp_path, workers):
     project = make_project(tmp_path / "proj", redis_url)
     worker = _worker(project, redis_url, tmp_path / "worker.log")
     workers.append(worker)
-    wait_for(lambda: worker.ready() or worker.process.poll() is not None, 60)
-    assert worker.process.poll() is None, worker.output()
+    wait_ready(worker)
     assert _result("add", 2, 3) == 5
     wait_for(lambda: "add(2, 3)" in worker.output())
     out = worker.output()
@@ -148,9 +145,7 @@ def test_enqueue_error_has_one_full_stop(nowhere):
 def test_ops_commands_print_one_line_and_exit_1(tmp_path, command):
     project = make_project(tmp_path / "proj", "redis://unused", migrate=False)
     url = f"redis://127.0.0.1:{embedded.free_port()}/0"
-    done = subprocess.run(
-        project.manage(command), env=project.env(url), capture_output=True, text=True, timeout=60
-    )
+    done = run(project.manage(command), project.env(url))
     assert done.returncode == 1
     lines = (done.stdout + done.stderr).strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("CommandError: could not read"), lines
@@ -168,8 +163,7 @@ def test_a_worker_waits_for_redis_to_come_up(tmp_path, workers):
     assert worker.process.poll() is None, worker.output()
     server = embedded.start(port=port)
     try:
-        wait_for(lambda: worker.ready() or worker.process.poll() is not None, 60)
-        assert worker.process.poll() is None, worker.output()
+        wait_ready(worker)
         assert "Redis answers after" in worker.output()
     finally:
         worker.stop()
@@ -180,13 +174,7 @@ def test_a_worker_waits_for_redis_to_come_up(tmp_path, workers):
 def test_a_retry_limit_is_available(tmp_path, command):
     project = make_project(tmp_path / "proj", "redis://unused", migrate=False)
     url = f"redis://127.0.0.1:{embedded.free_port()}/0"
-    done = subprocess.run(
-        project.manage(command, "--redis-retries", "1"),
-        env=project.env(url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run(project.manage(command, "--redis-retries", "1"), project.env(url))
     assert done.returncode == 1
     last = (done.stdout + done.stderr).strip().splitlines()[-1]
     assert last.startswith("CommandError: worker not started: Redis at") and "2 attempts" in last

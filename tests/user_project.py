@@ -11,6 +11,8 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.conftest import WorkerProcess, wait_for
+
 MANAGE = """\
 import os
 import sys
@@ -78,3 +80,14 @@ def make_project(root: Path, redis_url: str, *, migrate: bool = True) -> UserPro
             project.manage("migrate", "-v", "0"), env=project.env(redis_url), check=True, timeout=120
         )
     return project
+
+
+def run(argv: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a command to its end (within a minute), its output captured as text."""
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+def wait_ready(worker: WorkerProcess) -> None:
+    """Wait until ``worker`` logged its start line; fail with its output if it exited instead."""
+    wait_for(lambda: worker.ready() or worker.process.poll() is not None, 60)
+    assert worker.process.poll() is None, worker.output()
