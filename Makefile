@@ -9,7 +9,7 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest test-postgres chaos bench dist clean
+.PHONY: demo test lint typecheck pytest test-postgres chaos bench dist e2e clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -43,7 +43,7 @@ test: lint typecheck pytest
 
 # The result-mirror tests again on PostgreSQL (pytest-django creates and drops test_arq_django).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django
-MIRROR_TESTS := tests/test_models.py tests/test_admin.py tests/test_progress.py $(wildcard tests/test_mirror_*.py)
+MIRROR_TESTS := tests/test_models.py tests/test_admin.py tests/test_progress.py tests/test_hardening_api.py $(wildcard tests/test_mirror_*.py)
 test-postgres: $(VENV)/.test-installed
 	mkdir -p .run
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(MIRROR_TESTS)
@@ -57,12 +57,24 @@ chaos: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(PY) -m bench.run
 
-# The sdist and wheel a user installs until a release is on PyPI: pip install dist/arq_django-*.whl
-DIST ?= dist
-dist: | $(PY)
-	$(PY) -m pip install --quiet build
-	rm -rf $(DIST)
-	$(PY) -m build --outdir $(DIST) .
+# The sdist and the wheel a user installs (README, "Quick start"); twine checks their metadata.
+dist: $(VENV)/.test-installed
+	rm -rf dist
+	$(PY) -m build --outdir dist . >/dev/null
+	$(BIN)/twine check --strict dist/*
+
+# The README's quick start in a fresh `django-admin startproject`, with the wheel from `make dist`
+# installed in a fresh venv of E2E_PYTHON, a real worker, Redis, gunicorn and uvicorn.
+# E2E_CELLS: <sqlite|postgres>-<debug|nodebug> ...; E2E_DJANGO: the Django requirement for that venv.
+E2E_PYTHON ?= $(PYTHON)
+E2E_DJANGO ?= django
+E2E_CELLS ?= sqlite-debug sqlite-nodebug postgres-debug
+E2E_PG_URL ?= postgres://postgres@127.0.0.1:5432/postgres
+e2e: $(VENV)/.test-installed
+	mkdir -p .run
+	rm -f .run/e2e-cells.txt
+	E2E_PYTHON='$(E2E_PYTHON)' E2E_DJANGO='$(E2E_DJANGO)' E2E_CELLS='$(E2E_CELLS)' E2E_PG_URL='$(E2E_PG_URL)' $(PY) -m pytest -m e2e tests/e2e -p no:cacheprovider; \
+	  status=$$?; cat .run/e2e-cells.txt 2>/dev/null; exit $$status
 
 clean:
-	rm -rf $(VENV) .run .mypy_cache .ruff_cache .pytest_cache dist
+	rm -rf $(VENV) .run dist .mypy_cache .ruff_cache .pytest_cache

@@ -98,6 +98,20 @@ def _str_list(name: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _secret_list(name: str, value: Any) -> tuple[str, ...]:
+    """:func:`_str_list` for tokens: an error names the setting and the value's type, never the value."""
+    try:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(name)
+        return _str_list(name, value)
+    except (ImproperlyConfigured, TypeError):
+        # `from None`: the chained error would print the tokens in every traceback.
+        raise ImproperlyConfigured(
+            f"ARQ_DJANGO[{name!r}] must be a list of non-empty strings, got a {type(value).__name__} "
+            "(its value is not shown: it holds secrets)."
+        ) from None
+
+
 @dataclass(frozen=True)
 class Config:
     """The validated ``ARQ_DJANGO`` settings."""
@@ -310,9 +324,9 @@ def _health_options(v: dict[str, Any], queue: str) -> dict[str, Any]:
         ),
         "health_max_backlog": _per_queue("HEALTH_MAX_BACKLOG", v["HEALTH_MAX_BACKLOG"], _count),
         "health_max_backlog_age": _per_queue("HEALTH_MAX_BACKLOG_AGE", v["HEALTH_MAX_BACKLOG_AGE"], _seconds),
-        "api_tokens": _str_list("API_TOKENS", v["API_TOKENS"]),
+        "api_tokens": _secret_list("API_TOKENS", v["API_TOKENS"]),
         "api_enqueue_allowed": _str_list("API_ENQUEUE_ALLOWED", v["API_ENQUEUE_ALLOWED"]),
-        "metrics_tokens": None if metrics_tokens is None else _str_list("METRICS_TOKENS", metrics_tokens),
+        "metrics_tokens": None if metrics_tokens is None else _secret_list("METRICS_TOKENS", metrics_tokens),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
 from arq.connections import ArqRedis, RedisSettings
@@ -23,15 +23,27 @@ WORKER_REDIS_RETRIES = 20
 _async_pools: dict[asyncio.AbstractEventLoop, dict[str, ArqRedis]] = {}
 
 
+_SECRET_PARAMS = ("pass", "pwd", "secret", "token", "auth", "key", "credential")
+"""A query parameter whose name holds one of these (``password``, ``api_key``...) is masked."""
+
+
+def _redact_query(query: str) -> str:
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode(
+        [(k, "***" if any(s in k.lower() for s in _SECRET_PARAMS) else v) for k, v in pairs], safe="*"
+    )
+
+
 def redact_url(url: str) -> str:
-    """The URL without user name or password, for logs and error messages."""
+    """The URL without user name, password or secret-bearing query parameters (``?password=``), for
+    logs and error messages."""
     parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
+    netloc = parts.netloc
+    if parts.username is not None or parts.password is not None:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    query = _redact_query(parts.query) if parts.query else ""
+    # Built by hand: urlunsplit drops the empty authority of unix:///path.
+    return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
 def redis_failure(error: BaseException, config: Config | None = None) -> str:

@@ -62,3 +62,7 @@ class DuplicateJobName(ArqDjangoError, ImproperlyConfigured):
 class RedisUnavailable(ArqDjangoError, ConnectionError):
     """Redis failed or could not be reached while reading or changing jobs (handles, commands, a worker
     that gave up waiting for it)."""
+
+
+class InvalidJobId(ArqDjangoError, ValueError):
+    """A caller-chosen job id breaks the id rule (:mod:`arq_django.job_ids`) or takes a reserved shape."""

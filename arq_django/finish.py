@@ -5,6 +5,10 @@ per batch performs, per job, exactly arq's writes (result record, delete the job
 keys or keep the cron in-progress key, ZREM from the queue and the abort set, or ZINCRBY for a retry),
 atomically. While one call is in flight the next batch fills, so under load the batches grow and an
 idle worker still finishes a lone job at once.
+
+The same call adds each finished job that keeps a result to its queue's history index
+(:func:`history_key`), a sorted set of job ids scored by finish time and trimmed to the newest
+:data:`HISTORY_MAX`, so listings of finished jobs read an index instead of scanning every result key.
 """
 
 from __future__ import annotations
@@ -28,12 +32,24 @@ from .redis_errors import REDIS_DOWN
 
 logger = logging.getLogger("arq_django.worker")
 _RETRY_S = 0.5
+HISTORY_PREFIX = "arq_django:history:"
+HISTORY_MAX = 50_000
+"""Finished jobs each queue's history index keeps (the newest); their results expire as usual."""
 
-# KEYS: queue. ARGV: three values per job: id, result record ("" = none) and
+
+def history_key(queue_name: str) -> str:
+    """``arq_django:history:<queue>``: ids of the queue's finished jobs that keep a result, by finish ms."""
+    return HISTORY_PREFIX + queue_name
+
+
+# KEYS: queue, its history index. ARGV: three values per job: id, result record ("" = none) and
 # "finish,result TTL ms,score increment,in-progress TTL ms": finish is 1 or 0, an empty TTL keeps the
 # result forever, an empty increment adds none, an empty in-progress TTL deletes the key.
 _FINISH_LUA = Template("""
-local queue = KEYS[1]
+local queue, history = KEYS[1], KEYS[2]
+local now = redis.call('TIME')
+local now_ms = now[1] * 1000 + math.floor(now[2] / 1000)
+local indexed = 0
 for i = 1, #ARGV, 3 do
   local id, result = ARGV[i], ARGV[i + 1]
   local finish, ttl, incr, keep = string.match(ARGV[i + 2], '^(%d),([^,]*),([^,]*),([^,]*)$$')
@@ -49,6 +65,8 @@ for i = 1, #ARGV, 3 do
       else
         redis.call('SET', '$result' .. id, result, 'PX', ttl)
       end
+      redis.call('ZADD', history, now_ms, id)
+      indexed = indexed + 1
     end
     redis.call('DEL', '$retry' .. id, '$job' .. id)
     redis.call('ZREM', '$abort', id)
@@ -57,8 +75,12 @@ for i = 1, #ARGV, 3 do
     redis.call('ZINCRBY', queue, incr, id)
   end
 end
+if indexed > 0 then
+  redis.call('ZREMRANGEBYRANK', history, 0, -$history_max - 1)
+end
 return 1
 """).substitute(
+    history_max=HISTORY_MAX,
     in_progress=in_progress_key_prefix,
     result=result_key_prefix,
     retry=retry_key_prefix,
@@ -93,7 +115,7 @@ class Finisher:
 
     def __init__(self, pool: ArqRedis, queue_name: str) -> None:
         self.pool = pool
-        self._keys = [queue_name]
+        self._keys = [queue_name, history_key(queue_name)]
         self._script: AsyncScript = pool.register_script(_FINISH_LUA)
         self._pending: list[tuple[Finish, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from .conf import get_config
 from .exceptions import InvalidArguments, SerializationError
+from .job_ids import check_job_id
 from .priority import check_priority, shift_ms
 from .queues import route
 from .registry import JobSpec, registry
@@ -96,8 +97,8 @@ def plan_job(
     if defer_until is not None and defer_by is not None:
         raise ValueError(f"enqueue({name!r}): pass either _defer_until or _defer_by, not both.")
     config = get_config()
-    if job_id is not None and (not isinstance(job_id, str) or not job_id):
-        raise ValueError(f"enqueue({name!r}): _job_id must be a non-empty string, got {job_id!r}.")
+    if job_id is not None:
+        check_job_id(job_id, job=spec.name)
     queue = route(spec, queue_name)
     priority = spec.priority if priority is None else check_priority(priority, f"enqueue({name!r})")
     shift = shift_ms(priority, config.priority_step)

@@ -328,6 +328,21 @@ class Worker(LoopWorker):
             job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score, keep_in_progress
         )
 
+    async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None:
+        """arq's ``finish_failed_job`` writes (a job that failed before it could run: expired, out of
+        tries, aborted while queued) through the same batched call, so its result is in the history
+        index too."""
+        keep = self.keep_result_forever or self.keep_result_s > 0
+        await self._submit_finish(
+            job_id,
+            True,
+            result_data if keep else None,
+            self.keep_result_s,
+            self.keep_result_forever,
+            None,
+            None,
+        )
+
     def _submit_finish(
         self,
         job_id: str,

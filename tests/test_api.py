@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 
 from arq_django import enqueue
@@ -29,9 +30,19 @@ def api_settings(settings, redis_url):
     return settings
 
 
+def with_perms(user, *codenames: str):
+    """``user`` holding ``codenames`` of the arq_django app, fetched again (permissions are cached)."""
+    user.user_permissions.add(
+        *Permission.objects.filter(content_type__app_label="arq_django", codename__in=codenames)
+    )
+    return type(user).objects.get(pk=user.pk)
+
+
 @pytest.fixture
 def staff(django_user_model):
-    return django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    """A staff user with the permissions the API asks for: view (GET) and change (enqueue, abort)."""
+    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
+    return with_perms(user, "view_jobresult", "change_jobresult")
 
 
 @pytest.fixture
@@ -91,6 +102,47 @@ def test_post_matrix_with_csrf(api_settings, django_user_model, staff):
     wrong = post_json(session, "/arq/api/jobs/", payload, HTTP_X_CSRFTOKEN=token, **bearer("x"))
     assert wrong.status_code == 401
     assert post_json(anonymous, "/arq/api/jobs/x/abort/", {}).status_code == 401
+
+
+VERBS = [
+    ("get", "/arq/api/jobs/"),
+    ("get", "/arq/api/jobs/some-id/"),
+    ("get", "/arq/api/stats/"),
+    ("get", "/arq/api/workers/"),
+    ("get", "/arq/metrics"),
+    ("post", "/arq/api/jobs/"),
+    ("post", "/arq/api/jobs/some-id/abort/"),
+]
+
+
+def call(client: Client, method: str, path: str):
+    if method == "get":
+        return client.get(path)
+    return post_json(client, path, {"name": "add", "args": [1, 2]} if path == "/arq/api/jobs/" else {})
+
+
+@pytest.mark.parametrize(("method", "path"), VERBS)
+def test_staff_without_permissions_is_refused(api_settings, django_user_model, method, path):
+    session = Client()
+    session.force_login(django_user_model.objects.create_user("bare", password="pw", is_staff=True))
+    response = call(session, method, path)
+    needed = "arq_django.change_jobresult" if method == "post" else "arq_django.view_jobresult"
+    assert response.status_code == 403 and needed in response.json()["error"]
+
+
+@pytest.mark.parametrize(("method", "path"), VERBS)
+def test_each_permission_opens_its_verbs(api_settings, django_user_model, redis_client, method, path):
+    user = django_user_model.objects.create_user("some", password="pw", is_staff=True)
+    # view lets a user read, not write; change lets a user write, not read.
+    other = "change_jobresult" if method == "get" else "view_jobresult"
+    session = Client()
+    session.force_login(with_perms(user, other))
+    assert call(session, method, path).status_code == 403
+    session.force_login(with_perms(user, "view_jobresult" if method == "get" else "change_jobresult"))
+    assert call(session, method, path).status_code in {200, 202, 404}
+    superuser = Client()
+    superuser.force_login(django_user_model.objects.create_superuser("root", password="pw"))
+    assert call(superuser, method, path).status_code in {200, 202, 404}
 
 
 def test_tokens_are_compared_exactly():
@@ -240,3 +292,91 @@ def test_redis_down_is_503_not_500(api_settings, client, settings):
         client.get("/arq/api/stats/", **bearer()),
     ):
         assert response.status_code == 503 and "127.0.0.1" not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"name": "add", "job_id": "unique:add:" + "0" * 64}, "is reserved"),  # a unique job's id
+        ({"name": "add", "job_id": "every_second:1700000000000"}, "is reserved"),  # a cron tick's id
+        ({"name": "add", "job_id": "arq_django.prune_results:1700000000000"}, "is reserved"),
+        ({"name": "add", "job_id": "line\nbreak"}, "1 to 255 characters from ASCII letters"),
+        ({"name": "add", "job_id": "x" * 10_000}, "1 to 255 characters"),
+        ({"name": "add", "job_id": "nul\x00"}, "1 to 255 characters"),
+        ({"name": "add", "job_id": 7}, '"job_id" must be a non-empty string'),
+        ({"name": "add", "queue": ["arq:queue"]}, '"queue" must be the name of a queue'),
+    ],
+)
+def test_enqueue_refuses_bad_and_reserved_ids(api_settings, client, redis_client, body, message):
+    response = post_json(client, "/arq/api/jobs/", body, **bearer())
+    assert response.status_code == 400, response.content
+    assert message in response.json()["error"] and "job 'add'" in response.json()["error"]
+    assert redis_client.zcard("arq:queue") == 0
+
+
+def test_a_reserved_id_cannot_skip_the_real_job(api_settings, client, settings):
+    """Before: the API took a cron tick's id, so the tick (same id) was silently skipped."""
+    settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, "QUEUES": ["arq:queue", "cron-test"]}
+    tick = "every_second:1700000000000"
+    assert post_json(client, "/arq/api/jobs/", {"name": "add", "job_id": tick}, **bearer()).status_code == 400
+    assert enqueue("every_second", _job_id=tick, _queue_name="cron-test") is not None
+
+
+def nested(depth: int) -> str:
+    return '{"name": "add", "args": [' + "[" * depth + "]" * depth + "]}"
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[" * 10_000 + "]" * 10_000, "nests deeper than 64 levels"),
+        (nested(200), "nests deeper than 64 levels"),
+        ('{"name": "add", "defer": 1e300}', "at most 36525 days"),
+        ('{"name": "add", "defer": 1e400}', "at most 36525 days"),  # json reads 1e400 as inf
+        ('{"name": "add", "defer": Infinity}', "at most 36525 days"),
+        ('{"name": "add", "defer": NaN}', "must not be negative or NaN"),
+        ('{"name": "add", "defer": "99999999999999d"}', "at most 36525 days"),
+        ('{"name": "add", "defer": "' + " " * 50_000 + '"}', "(50000 characters)"),
+        ('{"name": "add", "defer": [1]}', "defer: not a duration: list"),
+        (b'{"name": "\xff\xfe"}', "malformed JSON body"),
+    ],
+)
+def test_bad_bodies_are_400s_not_500s(api_settings, client, body, message):
+    response = post_json(client, "/arq/api/jobs/", body, **bearer())
+    assert response.status_code == 400, response.content[:300]
+    assert message in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("since=1000000d", "at most 36525 days"),
+        ("since=" + "9" * 5000, "not a duration"),
+        ("limit=%C2%B2", "limit must be"),  # "²": str.isdigit() says yes, int() says no
+        ("limit=" + "9" * 5000, "limit must be"),
+        ("queue=elsewhere", "queue 'elsewhere' is not a known queue"),
+        ("queue=arq:result:x", "is not a known queue"),
+    ],
+)
+def test_bad_queries_are_400s_not_500s(api_settings, client, query, message):
+    response = client.get(f"/arq/api/jobs/?{query}", **bearer())
+    assert response.status_code == 400, response.content[:300]
+    assert message in response.json()["error"]
+
+
+def test_a_known_queue_is_listed(api_settings, client):
+    assert client.get("/arq/api/jobs/?queue=mail", **bearer()).json() == {"jobs": []}
+
+
+def test_a_queue_member_that_is_not_utf8(api_settings, client, redis_client):
+    redis_client.zadd("arq:queue", {b"\xff\xfejob": 1})
+    response = client.get("/arq/api/jobs/", **bearer())
+    assert response.status_code == 200
+    assert [j["job_id"] for j in response.json()["jobs"]] == ["\\xff\\xfejob"]
+    assert client.get("/arq/api/stats/", **bearer()).status_code == 200
+
+
+def test_overlong_url_ids_are_400s(api_settings, client):
+    long = "x" * 10_000
+    assert client.get(f"/arq/api/jobs/{long}/", **bearer()).status_code == 400
+    assert post_json(client, f"/arq/api/jobs/{long}/abort/", {}, **bearer()).status_code == 400

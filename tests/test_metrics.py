@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -85,8 +86,14 @@ def test_metrics_access(metrics_settings, client, django_user_model, settings):
     plain = Client()
     plain.force_login(django_user_model.objects.create_user("plain", password="pw"))
     assert plain.get("/arq/metrics").status_code == 403
+    user = django_user_model.objects.create_user("staff", password="pw", is_staff=True)
     staff = Client()
-    staff.force_login(django_user_model.objects.create_user("staff", password="pw", is_staff=True))
+    staff.force_login(user)
+    denied = staff.get("/arq/metrics")  # staff status alone reads nothing
+    assert denied.status_code == 403 and "arq_django.view_jobresult" in denied.json()["error"]
+    user.user_permissions.add(Permission.objects.get(codename="view_jobresult"))
+    staff = Client()
+    staff.force_login(django_user_model.objects.get(pk=user.pk))
     assert staff.get("/arq/metrics").status_code == 200
     assert client.post("/arq/metrics", HTTP_AUTHORIZATION=f"Bearer {API_TOKEN}").status_code == 405
     # With a token of its own, the API's tokens no longer open the metrics.

@@ -1,9 +1,12 @@
 """Finished jobs: what happened recently, and which results are still there to read.
 
 This module is the one place the operations tools ask about the past. It reads Redis, the source of
-truth the moment a job ends: arq's ``arq:result:<id>`` records (found with a bounded SCAN, so only
-results still within their ``keep_result`` are seen) and the per-minute outcome counters every worker
-keeps (:mod:`arq_django.stats`), which add up across workers exactly as the result mirror's rows would.
+truth the moment a job ends: arq's ``arq:result:<id>`` records (listed newest first through each
+queue's history index, :func:`arq_django.finish.history_key`, which the worker writes in the same call
+as the result, so a listing reads about as many records as it returns instead of scanning the
+keyspace; only results still within their ``keep_result`` are seen) and the per-minute outcome counters
+every worker keeps (:mod:`arq_django.stats`), which add up across workers exactly as the result
+mirror's rows would.
 Longer history lives in the mirror (``JobResult``, the admin); switching these functions to it would
 leave their callers unchanged.
 """
@@ -11,6 +14,8 @@ leave their callers unchanged.
 from __future__ import annotations
 
 import asyncio
+import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -21,11 +26,17 @@ from arq.jobs import JobResult, deserialize_result
 
 from ..connection import sync_client
 from ..exceptions import JobFailed
+from ..finish import history_key
+from ..queues import known_queues
 from ..serializers import get_serializer
 from ..stats import read_recent_outcomes
 
 MAX_SCANNED = 20_000
-"""At most this many result records are read by one :func:`find_results` call."""
+"""At most this many history entries are read by one :func:`find_results` call."""
+_PAGE = 200
+SKEW_MS = 60_000
+"""Index scores are Redis's clock, ``since`` compares with the worker's: this much slack keeps a
+record whose worker clock runs behind; the record's own finish time is then compared exactly."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,27 @@ def get_result(job_id: str) -> ResultRecord | None:
     return _decode(cast(bytes | None, sync_client().get(result_key_prefix + job_id)))
 
 
+def _newest(
+    client: redis.Redis, queues: list[str], since_ms: float | str
+) -> Iterator[tuple[float, str, bytes]]:
+    """``(-finish ms, index key, job id)`` across the queues' history indexes, newest first, a page
+    at a time."""
+
+    def one(key: str) -> Iterator[tuple[float, str, bytes]]:
+        offset = 0
+        while True:
+            page = cast(
+                list[tuple[bytes, float]],
+                client.zrevrangebyscore(key, "+inf", since_ms, start=offset, num=_PAGE, withscores=True),
+            )
+            yield from ((-score, key, member) for member, score in page)
+            if len(page) < _PAGE:
+                return
+            offset += _PAGE
+
+    return heapq.merge(*(one(history_key(q)) for q in dict.fromkeys(queues)))
+
+
 def find_results(
     *,
     status: str | None = None,
@@ -145,27 +177,45 @@ def find_results(
     client: redis.Redis | None = None,
 ) -> list[ResultRecord]:
     """Finished jobs, newest first, filtered by status (``complete``, ``failed``, ``aborted``),
-    function, queue and finish time; ``limit=None`` returns every match among the records read."""
+    function, queue and finish time; ``limit=None`` returns every match among the entries read
+    (at most :data:`MAX_SCANNED`)."""
     client = client or sync_client()
-    keys = []
-    for key in client.scan_iter(match=result_key_prefix + "*", count=1000):
-        keys.append(key)
-        if len(keys) >= MAX_SCANNED:
-            break
+    since_ms: float | str = "-inf" if since is None else since.timestamp() * 1000 - SKEW_MS
+    entries = _newest(client, [queue] if queue else list(known_queues()), since_ms)
     found: list[ResultRecord] = []
-    for i in range(0, len(keys), 500):
-        for raw in cast(list[bytes | None], client.mget(keys[i : i + 500])):
-            record = _decode(raw)
-            if record is None:
+    seen: set[bytes] = set()
+    read, chunk = 0, min(limit or 500, 500)
+    while read < MAX_SCANNED and (limit is None or len(found) < limit):
+        batch = [(key, job_id) for _, key, job_id in _take(entries, min(chunk, MAX_SCANNED - read))]
+        if not batch:
+            break
+        read += len(batch)
+        chunk = min(chunk * 2, 1000)  # filters that match few records read ever larger batches
+        raws = cast(list[bytes | None], client.mget([result_key_prefix.encode() + j for _, j in batch]))
+        gone: dict[str, list[bytes]] = {}
+        for (key, job_id), raw in zip(batch, raws, strict=True):
+            if raw is None:  # expired or deleted: drop it from the index
+                gone.setdefault(key, []).append(job_id)
                 continue
+            record = _decode(raw)
+            if record is None or job_id in seen:
+                continue
+            seen.add(job_id)
             if status is not None and record.status != status:
                 continue
             if function is not None and record.function != function:
                 continue
-            if queue is not None and record.queue != queue:
-                continue
             if since is not None and record.finish_time < since:
                 continue
             found.append(record)
+        if gone:
+            with client.pipeline(transaction=False) as pipe:
+                for key, ids in gone.items():
+                    pipe.zrem(key, *ids)
+                pipe.execute()
     found.sort(key=lambda r: r.finish_time, reverse=True)
     return found if limit is None else found[:limit]
+
+
+def _take(entries: Iterator[tuple[float, str, bytes]], n: int) -> list[tuple[float, str, bytes]]:
+    return [e for _, e in zip(range(n), entries, strict=False)]

@@ -13,7 +13,7 @@ from arq.utils import ms_to_datetime, timestamp_ms
 from ..connection import sync_client
 from ..serializers import get_serializer
 from . import history
-from .queues import known_queues, running_ids
+from .queues import known_queues, member_id, running_ids
 
 STATUSES = ("queued", "deferred", "running", "complete", "failed", "aborted")
 PENDING = ("queued", "deferred", "running")
@@ -154,7 +154,7 @@ def _pending_jobs(queues: list[str]) -> list[JobInfo]:
         for q in queues:
             pipe.zrange(q, 0, MAX_PENDING_READ - 1, withscores=True)
         members: list[list[tuple[bytes, float]]] = pipe.execute()
-    entries = [(q, m.decode(), s) for q, ms in zip(queues, members, strict=True) for m, s in ms]
+    entries = [(q, member_id(m), s) for q, ms in zip(queues, members, strict=True) for m, s in ms]
     raws = (
         cast(list[bytes | None], client.mget([job_key_prefix + j for _, j, _ in entries])) if entries else []
     )

@@ -36,11 +36,17 @@ class QueueDepth:
         }
 
 
+def member_id(raw: bytes) -> str:
+    """A job id read from Redis as text; bytes that are not UTF-8 (no enqueue path writes them, but
+    anything can sit in Redis) come out backslash-escaped instead of failing the whole listing."""
+    return raw.decode(errors="backslashreplace")
+
+
 def running_ids(client: redis.Redis) -> set[str]:
     """Ids of jobs some worker holds (arq's ``arq:in-progress:<id>`` keys, found with SCAN)."""
     prefix = len(in_progress_key_prefix)
     return {
-        cast(bytes, k)[prefix:].decode()
+        member_id(cast(bytes, k)[prefix:])
         for k in client.scan_iter(match=in_progress_key_prefix + "*", count=1000)
     }
 
@@ -85,7 +91,7 @@ def queue_depths(client: redis.Redis, queues: list[str]) -> list[QueueDepth]:
         own = scores[i * len(running) : (i + 1) * len(running)]
         running_here = sum(1 for s in own if s is not None)
         running_ready = sum(1 for s in own if s is not None and s <= now)
-        oldest = next((score for job_id, score in head if job_id.decode() not in held), None)
+        oldest = next((score for job_id, score in head if member_id(job_id) not in held), None)
         depths.append(
             QueueDepth(
                 queue=q,

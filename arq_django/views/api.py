@@ -1,7 +1,8 @@
 """The JSON API under ``arq/api/``: list and enqueue jobs, read and abort one, stats and workers.
 
-Every view needs a staff session or a bearer token from ``ARQ_DJANGO["API_TOKENS"]``; enqueueing is
-limited to the job names in ``API_ENQUEUE_ALLOWED``. Errors are ``{"error": "..."}`` with 400 (bad
+Every view needs a bearer token from ``ARQ_DJANGO["API_TOKENS"]`` or a staff session whose user holds
+``arq_django.view_jobresult`` (GET) or ``arq_django.change_jobresult`` (POST: enqueue, abort); enqueueing
+is limited to the job names in ``API_ENQUEUE_ALLOWED``. Errors are ``{"error": "..."}`` with 400 (bad
 input), 401/403 (who you are), 404 (unknown job), 409 (conflict) or 503 (Redis unavailable).
 """
 
@@ -10,11 +11,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import redis
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -24,10 +27,14 @@ from ..conf import get_config
 from ..connection import sync_client
 from ..exceptions import ArqDjangoError, EnqueueError
 from ..heartbeat import read_workers
+from ..job_ids import MAX_LENGTH, check_job_id, check_not_reserved, shown
+from ..mirror.retention import CRON_NAME as RETENTION_CRON
 from ..ops import actions, jobs
 from ..ops.durations import parse_duration
 from ..ops.encoding import OpsJSONEncoder
 from ..ops.status import read_status
+from ..queues import is_known, known_queues
+from ..registry import registry
 from ..stats import read_function_stats
 from .auth import View, api_tokens, error, protected
 
@@ -35,6 +42,9 @@ logger = logging.getLogger("arq_django.api")
 
 MAX_LIMIT = 500
 ENQUEUE_FIELDS = {"name", "args", "kwargs", "queue", "job_id", "defer"}
+MAX_DEPTH = 64
+"""Deepest nesting of lists and objects a POST body may hold (deeper data is refused with a 400)."""
+_LIMIT = re.compile(r"[0-9]{1,4}")
 
 
 class BadRequest(ValueError):
@@ -63,16 +73,33 @@ def _guarded(view: View) -> View:
 
 def api(*methods: str) -> Callable[[View], View]:
     def decorator(view: View) -> View:
-        return protected(methods, api_tokens)(_guarded(view))
+        return protected(methods, api_tokens, write=("POST",))(_guarded(view))
 
     return decorator
 
 
 def _query_limit(request: HttpRequest) -> int:
     raw = request.GET.get("limit", "50")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {raw!r}")
+    # ASCII digits only (str.isdigit() takes "²", which int() refuses), and few of them.
+    if _LIMIT.fullmatch(raw) is None or not 1 <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"limit must be a whole number from 1 to {MAX_LIMIT}, got {shown(raw)}")
     return int(raw)
+
+
+def _known_queue(queue: str | None, job: str | None = None) -> str | None:
+    if queue is not None and not is_known(queue):
+        what = f"job {job!r}: queue" if job else "queue"
+        raise BadRequest(
+            f"{what} {shown(queue)} is not a known queue; known queues: {', '.join(known_queues())}"
+        )
+    return queue
+
+
+def _url_job_id(job_id: str) -> str:
+    """A job id from the URL: longer than any id can be is a 400 (shorter unknown ones are 404s)."""
+    if len(job_id) > MAX_LENGTH:
+        raise BadRequest(f"no job id is longer than {MAX_LENGTH} characters, got {len(job_id)}")
+    return job_id
 
 
 def _duration(name: str, value: Any) -> timedelta:
@@ -90,28 +117,49 @@ def job_list(request: HttpRequest) -> HttpResponse:
         return _enqueue(request)
     status = request.GET.get("status") or None
     if status is not None and status not in jobs.STATUSES:
-        raise BadRequest(f"unknown status {status!r}; use one of {', '.join(jobs.STATUSES)}")
+        raise BadRequest(f"unknown status {shown(status)}; use one of {', '.join(jobs.STATUSES)}")
     since = request.GET.get("since")
     found = jobs.list_jobs(
         status=status,
         function=request.GET.get("function") or None,
-        queue=request.GET.get("queue") or None,
+        queue=_known_queue(request.GET.get("queue") or None),
         since=timezone.now() - _duration("since", since) if since else None,
         limit=_query_limit(request),
     )
     return respond({"jobs": [j.as_dict() for j in found]})
 
 
+def _too_deep(value: Any) -> bool:
+    """Whether ``value`` nests lists and dicts deeper than :data:`MAX_DEPTH` (checked without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (list, dict)):
+            if depth > MAX_DEPTH:
+                return True
+            stack.extend((v, depth + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return False
+
+
 def _body(request: HttpRequest) -> dict[str, Any]:
     try:
-        body = json.loads(request.body or b"null")
+        raw = request.body
+    except RequestDataTooBig as e:
+        raise BadRequest("the body is larger than settings.DATA_UPLOAD_MAX_MEMORY_SIZE allows") from e
+    try:
+        body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as e:
         raise BadRequest(f"malformed JSON body: {e}") from e
+    except RecursionError as e:  # nesting that json cannot even parse
+        raise BadRequest(f"the JSON body nests deeper than {MAX_DEPTH} levels") from e
+    if _too_deep(body):
+        raise BadRequest(f"the JSON body nests deeper than {MAX_DEPTH} levels")
     if not isinstance(body, dict):
         raise BadRequest('the body must be a JSON object like {"name": "email", "kwargs": {...}}')
     unknown = sorted(set(body) - ENQUEUE_FIELDS)
     if unknown:
-        raise BadRequest(f"unknown fields {unknown}; known fields are {sorted(ENQUEUE_FIELDS)}")
+        names = ", ".join(shown(k) for k in unknown[:5])
+        raise BadRequest(f"unknown fields [{names}]; known fields are {sorted(ENQUEUE_FIELDS)}")
     return body
 
 
@@ -124,12 +172,21 @@ def _enqueue(request: HttpRequest) -> HttpResponse:
         raise BadRequest('"name" must be the name of a job, e.g. "email"')
     if name not in config.api_enqueue_allowed:
         return error(
-            403, f"job {name!r} may not be enqueued over the API (ARQ_DJANGO['API_ENQUEUE_ALLOWED'])"
+            403, f"job {shown(name)} may not be enqueued over the API (ARQ_DJANGO['API_ENQUEUE_ALLOWED'])"
         )
     if not isinstance(args, list) or not isinstance(kwargs, dict):
         raise BadRequest(f'job {name!r}: "args" must be a JSON array and "kwargs" a JSON object')
-    if job_id is not None and (not isinstance(job_id, str) or not job_id or "/" in job_id):
-        raise BadRequest(f'job {name!r}: "job_id" must be a non-empty string without "/"')
+    if queue is not None and not isinstance(queue, str):
+        raise BadRequest(f'job {name!r}: "queue" must be the name of a queue (a string)')
+    _known_queue(queue, name)
+    if job_id is not None:
+        if not isinstance(job_id, str) or not job_id:
+            raise BadRequest(f'job {name!r}: "job_id" must be a non-empty string')
+        try:
+            cron_names = {s.name for s in registry.all() if s.cron is not None} | {RETENTION_CRON}
+            check_not_reserved(check_job_id(job_id, job=name), job=name, cron_names=cron_names)
+        except ArqDjangoError as e:
+            raise BadRequest(str(e)) from e
     try:
         handle = actions.submit(
             name,
@@ -155,7 +212,7 @@ def _enqueue(request: HttpRequest) -> HttpResponse:
 @api("GET")
 def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
     """A job's status, arguments, timings and result (or error)."""
-    found = jobs.get_job(job_id)
+    found = jobs.get_job(_url_job_id(job_id))
     if found is None:
         return error(404, f"job {job_id!r} not found: unknown, or its result has expired")
     return respond(found.as_dict())
@@ -164,7 +221,7 @@ def job_detail(request: HttpRequest, job_id: str) -> HttpResponse:
 @api("POST")
 def job_abort(request: HttpRequest, job_id: str) -> HttpResponse:
     """Ask the workers to abort a waiting or running job (202); 409 once it has finished."""
-    if abort(job_id):
+    if abort(_url_job_id(job_id)):
         return respond({"job_id": job_id, "abort_requested": True}, status=202)
     if jobs.get_job(job_id) is None:
         return error(404, f"job {job_id!r} not found: unknown, or its result has expired")

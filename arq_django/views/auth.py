@@ -1,5 +1,10 @@
 """Who may call the API and metrics: a staff session (CSRF-checked on POST) or a bearer token.
 
+A session's user needs staff status and, as in the admin, the result mirror's model permissions:
+:data:`READ` (``arq_django.view_jobresult``) to read jobs, stats, workers and metrics, and :data:`WRITE`
+(``arq_django.change_jobresult``, the permission the admin's retry and abort actions need) to enqueue
+and abort. Superusers hold every permission. A bearer token grants everything the API offers.
+
 Tokens are compared in constant time against every configured token. A request that sends an
 ``Authorization`` header is judged by it alone; a wrong token is refused even with a staff session.
 """
@@ -20,6 +25,8 @@ from ..conf import Config, get_config
 
 View = Callable[..., HttpResponse]
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+READ = "arq_django.view_jobresult"
+WRITE = "arq_django.change_jobresult"
 
 
 def error(status: int, message: str, **headers: str) -> JsonResponse:
@@ -46,8 +53,9 @@ def _csrf_failure(request: HttpRequest) -> str | None:
     return None if response is None else "CSRF check failed: send the csrftoken cookie and X-CSRFToken header"
 
 
-def authorize(request: HttpRequest, tokens: tuple[str, ...]) -> JsonResponse | None:
-    """``None`` when the caller may go on, else the 401/403 response to send."""
+def authorize(request: HttpRequest, tokens: tuple[str, ...], permission: str) -> JsonResponse | None:
+    """``None`` when the caller may go on, else the 401/403 response to send; a session's user needs
+    staff status and ``permission``."""
     challenge = {"WWW-Authenticate": 'Bearer realm="arq_django"'}
     header = request.headers.get("Authorization")
     if header is not None:
@@ -60,6 +68,8 @@ def authorize(request: HttpRequest, tokens: tuple[str, ...]) -> JsonResponse | N
         return error(401, "authentication required: a staff session or a bearer token", **challenge)
     if not (user.is_active and user.is_staff):
         return error(403, "staff status required")
+    if not user.has_perm(permission):
+        return error(403, f"permission {permission!r} required (grant it to the user or a group)")
     if request.method not in SAFE_METHODS:
         reason = _csrf_failure(request)
         if reason is not None:
@@ -68,16 +78,18 @@ def authorize(request: HttpRequest, tokens: tuple[str, ...]) -> JsonResponse | N
 
 
 def protected(
-    methods: tuple[str, ...], tokens: Callable[[Config], tuple[str, ...]]
+    methods: tuple[str, ...], tokens: Callable[[Config], tuple[str, ...]], write: tuple[str, ...] = ()
 ) -> Callable[[View], View]:
-    """Allow ``methods`` (405 otherwise), then :func:`authorize` with the tokens ``tokens(config)``."""
+    """Allow ``methods`` (405 otherwise), then :func:`authorize` with the tokens ``tokens(config)``;
+    the methods in ``write`` need :data:`WRITE`, the others :data:`READ`."""
 
     def decorator(view: View) -> View:
         @functools.wraps(view)
         def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             if request.method not in methods:
                 return error(405, f"method {request.method} not allowed", Allow=", ".join(methods))
-            denied = authorize(request, tokens(get_config()))
+            permission = WRITE if request.method in write else READ
+            denied = authorize(request, tokens(get_config()), permission)
             return denied if denied is not None else view(request, *args, **kwargs)
 
         # Tokens need no CSRF check; sessions get it inside authorize().

@@ -2,7 +2,8 @@
 
 Every figure is read from Redis at scrape time: queue keys, worker heartbeats and the outcome and
 duration counters all workers add to, so any web process reports the same totals for the whole fleet.
-Access: a staff session or a bearer token (``METRICS_TOKENS``, else ``API_TOKENS``).
+Access: a bearer token (``METRICS_TOKENS``, else ``API_TOKENS``) or a staff session whose user holds
+``arq_django.view_jobresult``.
 """
 
 from __future__ import annotations

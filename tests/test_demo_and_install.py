@@ -1,47 +1,14 @@
-"""Installing without a PyPI release (issue 21, points 10 and 11): the wheel ``make dist`` builds holds a
-working package, the README says how to install it, and a bare ``make demo`` keeps to its own Redis."""
+"""Installing without a PyPI release and the demo's Redis (issue 21, points 10 and 11): the README says
+how to install from a checkout or the wheel (tests/e2e installs that wheel), and a bare ``make demo``
+keeps to a Redis of its own."""
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.mark.integration
-def test_make_dist_builds_a_wheel_that_installs_and_imports(tmp_path):
-    out = tmp_path / "dist"
-    subprocess.run(["make", "dist", f"DIST={out}"], cwd=ROOT, check=True, capture_output=True, timeout=600)
-    (wheel,) = out.glob("arq_django-*-py3-none-any.whl")
-    assert list(out.glob("arq_django-*.tar.gz"))
-    names = zipfile.ZipFile(wheel).namelist()
-    for part in ("arq_django/py.typed", "arq_django/migrations/0001_initial.py", "arq_django/worker.py"):
-        assert part in names
-    assert not [n for n in names if n.startswith(("settings/", "demo/", "tests/"))]  # the library only
-    site = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
-        check=True,
-        timeout=300,
-    )
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    done = subprocess.run(
-        [sys.executable, "-c", "import arq_django; print(arq_django.__file__)"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    )
-    assert done.stdout.strip().startswith(str(site))
 
 
 def test_readme_says_how_to_install_without_a_release():
