@@ -15,7 +15,6 @@ from arq.worker import run_worker
 from django.core.exceptions import ImproperlyConfigured
 
 from . import logs
-from .redis_wait import wait_for_redis
 
 logger = logging.getLogger("arq_django.worker")
 
@@ -38,8 +37,9 @@ def serve(options: ServeOptions) -> None:
     from .worker_settings import settings_class  # after django.setup() in a watched child
 
     logs.configure(options.log_level, verbose=options.verbose)
-    wait_for_redis(options.redis_retries)
-    run_worker(settings_class(options.queue, **options.overrides))  # type: ignore[arg-type]
+    # arq's run_worker builds the worker through cli_dispatch.create_worker, which waits for Redis.
+    worker_settings = settings_class(options.queue, redis_retries=options.redis_retries, **options.overrides)
+    run_worker(worker_settings)  # type: ignore[arg-type]
 
 
 def _serve_in_child(options: ServeOptions) -> None:

@@ -1,7 +1,8 @@
 """``arq arq_django.worker.WorkerSettings``: importing this module boots Django and registers every job.
 
 ``DJANGO_SETTINGS_MODULE`` comes from the environment and must be set (the package cannot guess your
-project); ``ARQ_QUEUE=name`` selects the queue this worker serves.
+project); ``ARQ_QUEUE=name`` selects the queue this worker serves; ``ARQ_REDIS_RETRIES=N`` stops a worker
+whose Redis does not answer after N more attempts (unset: it keeps trying).
 """
 
 from __future__ import annotations
@@ -30,4 +31,10 @@ class WorkerSettings:
     """Options for ``arq``'s CLI; filled in below as attributes of this class itself."""
 
 
-apply(WorkerSettings, build(os.environ.get("ARQ_QUEUE") or None))
+_retries = os.environ.get("ARQ_REDIS_RETRIES")  # failed attempts to reach Redis at start; unset: no limit
+if _retries is not None and not _retries.isdigit():
+    raise SystemExit(f"arq_django: ARQ_REDIS_RETRIES must be a whole number, got {_retries!r}")
+apply(
+    WorkerSettings,
+    build(os.environ.get("ARQ_QUEUE") or None, redis_retries=None if _retries is None else int(_retries)),
+)

@@ -152,11 +152,19 @@ def test_ops_commands_print_one_line_and_exit_1(tmp_path, command):
     assert "Check ARQ_DJANGO['REDIS_URL']" in lines[0]
 
 
-def test_a_worker_waits_for_redis_to_come_up(tmp_path, workers):
+@pytest.mark.parametrize("cli", ["manage.py", "arq"])
+def test_a_worker_waits_for_redis_to_come_up(tmp_path, workers, cli):
     port = embedded.free_port()
     url = f"redis://127.0.0.1:{port}/0"
     project = make_project(tmp_path / "proj", url)
-    worker = _worker(project, url, tmp_path / "worker.log")
+    if cli == "arq":
+        worker = WorkerProcess(
+            [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"],
+            project.env(url, cli=True),
+            tmp_path / "worker.log",
+        )
+    else:
+        worker = _worker(project, url, tmp_path / "worker.log")
     workers.append(worker)
     # it says so, again a few seconds later, and keeps going (arq alone gives up after ~6 s)
     wait_for(lambda: worker.output().count("waiting for Redis") >= 2 or worker.process.poll() is not None, 30)
@@ -178,3 +186,12 @@ def test_a_retry_limit_is_available(tmp_path, command):
     assert done.returncode == 1
     last = (done.stdout + done.stderr).strip().splitlines()[-1]
     assert last.startswith("CommandError: worker not started: Redis at") and "2 attempts" in last
+
+
+def test_the_arq_cli_takes_its_retry_limit_from_the_environment(tmp_path):
+    project = make_project(tmp_path / "proj", "redis://unused", migrate=False)
+    url = f"redis://127.0.0.1:{embedded.free_port()}/0"
+    env = {**project.env(url, cli=True), "ARQ_REDIS_RETRIES": "1"}
+    done = run([sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"], env)
+    assert done.returncode == 1
+    assert "RedisUnavailable: worker not started: Redis at" in done.stdout + done.stderr

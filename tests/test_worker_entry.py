@@ -24,11 +24,7 @@ def test_no_settings_module_fails_in_one_line(tmp_path: Path):
 
 def test_the_arq_cli_shows_our_lines_in_a_project_without_logging(redis_url, tmp_path: Path):
     project = make_project(tmp_path / "proj", redis_url)
-    env = {
-        **project.env(redis_url),
-        "DJANGO_SETTINGS_MODULE": "userproj.settings",
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(project.root), os.environ.get("PYTHONPATH")])),
-    }
+    env = project.env(redis_url, cli=True)
     worker = WorkerProcess(
         [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"], env, tmp_path / "w.log"
     )

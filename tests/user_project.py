@@ -55,9 +55,15 @@ class UserProject:
     def jobs(self) -> Path:
         return self.root / "shop" / "jobs.py"
 
-    def env(self, redis_url: str) -> dict[str, str]:
+    def env(self, redis_url: str, *, cli: bool = False) -> dict[str, str]:
+        """The environment for the project's commands; ``cli``: for arq's CLI, which needs the settings
+        module named and the project on the path (manage.py does both itself)."""
         env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_URL")}
-        return {**env, "REDIS_URL": redis_url, "PYTHONDONTWRITEBYTECODE": "1"}
+        env = {**env, "REDIS_URL": redis_url, "PYTHONDONTWRITEBYTECODE": "1"}
+        if cli:
+            path = os.pathsep.join(filter(None, [str(self.root), os.environ.get("PYTHONPATH")]))
+            env.update({"DJANGO_SETTINGS_MODULE": "userproj.settings", "PYTHONPATH": path})
+        return env
 
     def manage(self, *args: str) -> list[str]:
         return [sys.executable, str(self.root / "manage.py"), *args]

