@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 # Extra requirement for the test venv, e.g. DJANGO='django>=6,<7' (CI's second run).
 DJANGO ?=
-# REDIS=embedded forces the embedded redis-server even where a Redis answers.
+# `make demo` runs on a throwaway embedded redis-server unless REDIS_URL names a server (or
+# REDIS=local: localhost:6379 if it answers), so it never writes into a Redis you did not choose.
 REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
@@ -25,7 +26,7 @@ $(VENV)/.test-installed: pyproject.toml | $(PY)
 demo: $(VENV)/.dev-installed
 	mkdir -p .run
 	$(PY) manage.py migrate --noinput -v 0
-	ARQ_EMBEDDED_REDIS=$(if $(filter embedded,$(REDIS)),1,0) $(PY) manage.py demo
+	ARQ_EMBEDDED_REDIS=$(if $(or $(REDIS_URL),$(filter local,$(REDIS))),0,1) $(PY) manage.py demo
 
 lint: $(VENV)/.test-installed
 	$(BIN)/ruff check .

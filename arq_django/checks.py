@@ -9,7 +9,7 @@ from django.core.checks import CheckMessage, Error, register
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import build_config
-from .exceptions import UnknownQueue
+from .exceptions import DuplicateJobName, UnknownQueue
 from .queues import route
 from .registry import registry
 from .serializers import get_serializer
@@ -43,7 +43,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     try:
         registry.all()
     except ImproperlyConfigured as e:
-        errors.append(Error(str(e), hint="Rename or remove one of the jobs.", id="arq_django.E003"))
+        errors.append(Error(str(e), hint=_job_module_hint(e), id="arq_django.E003"))
         return errors
     for spec in registry.all():
         try:
@@ -51,3 +51,9 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
         except UnknownQueue as e:
             errors.append(Error(str(e), id="arq_django.E004"))
     return errors
+
+
+def _job_module_hint(error: ImproperlyConfigured) -> str:
+    if isinstance(error, DuplicateJobName):
+        return "Rename or remove one of the jobs."
+    return "Fix the @job declaration the message names; its job module raised this when imported."

@@ -6,6 +6,7 @@ Every other module reads configuration through :func:`get_config`; nothing reads
 
 from __future__ import annotations
 
+import difflib
 import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -179,18 +180,48 @@ class Config:
 
 
 def build_config(raw: Any) -> Config:
-    """Validate a raw ``ARQ_DJANGO`` value; raises ``ImproperlyConfigured`` naming the bad key."""
+    """Validate a raw ``ARQ_DJANGO`` value; raises ``ImproperlyConfigured`` naming every bad key."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ImproperlyConfigured(f"ARQ_DJANGO must be a dict, got {type(raw).__name__}.")
-    unknown = sorted(set(raw) - set(DEFAULTS))
-    if unknown:
-        # arq silently ignores unknown options; we do not, so a typo cannot hide.
-        raise ImproperlyConfigured(
-            f"ARQ_DJANGO has unknown keys {unknown}; known keys are {sorted(DEFAULTS)}."
-        )
-    v = {**DEFAULTS, **raw}
+    # arq silently ignores unknown options; we do not, so a typo cannot hide.
+    unknown = sorted(set(raw) - set(DEFAULTS), key=str)
+    problems = [_unknown_keys(unknown)] if unknown else []
+    known = {k: raw[k] for k in raw if k in DEFAULTS}
+    try:
+        config = _build({**DEFAULTS, **known})
+    except ImproperlyConfigured as e:
+        # Validate each key alone too, so one run of `check` reports every bad value, not the first.
+        alone = [str(p) for k in known if (p := _problem({**DEFAULTS, k: known[k]}))]
+        problems += alone or [str(e)]
+    if problems:
+        raise ImproperlyConfigured(" ".join(problems))
+    return config
+
+
+def _unknown_keys(unknown: list[Any]) -> str:
+    guesses, lost = [], []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key).upper(), DEFAULTS, n=1)
+        if close:
+            guesses.append(f"for {key!r} did you mean {close[0]!r}?")
+        else:
+            lost.append(key)
+    if lost:
+        guesses.append(f"{lost} resemble no known key; known keys are {sorted(DEFAULTS)}.")
+    return f"ARQ_DJANGO has unknown keys {unknown}: " + " ".join(guesses)
+
+
+def _problem(values: dict[str, Any]) -> ImproperlyConfigured | None:
+    try:
+        _build(values)
+    except ImproperlyConfigured as e:
+        return e
+    return None
+
+
+def _build(v: dict[str, Any]) -> Config:
     url = v["REDIS_URL"]
     if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
         raise ImproperlyConfigured(

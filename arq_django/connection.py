@@ -46,6 +46,14 @@ def redact_url(url: str) -> str:
     return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
 
 
+def redis_failure(error: BaseException, config: Config | None = None) -> str:
+    """``Redis at <url> failed with <Type>: <message>`` for error messages (the URL without secrets;
+    redis-py's own message loses its final full stop, so the caller's sentence can follow)."""
+    config = config or get_config()
+    detail = str(error).rstrip(". ")
+    return f"Redis at {redact_url(config.redis_url)} failed with {type(error).__name__}: {detail}"
+
+
 def sync_client(config: Config | None = None) -> redis.Redis:
     """The process-wide synchronous client (thread-safe pool; redis-py reconnects after fork)."""
     config = config or get_config()

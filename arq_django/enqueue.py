@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
 from .conf import get_config
-from .connection import async_pool, redact_url, sync_client
+from .connection import async_pool, redis_failure, sync_client
 from .exceptions import EnqueueError
 from .handle import JobHandle
 from .plan import Duration, JobPlan, plan_job
@@ -41,9 +42,8 @@ def _queue_commands(pipe: Pipeline | AsyncPipeline, plan: JobPlan) -> None:
 
 def _enqueue_error(plan: JobPlan, e: Exception) -> EnqueueError:
     return EnqueueError(
-        f"could not enqueue job {plan.function!r} on queue {plan.queue_name!r}: Redis at "
-        f"{redact_url(get_config().redis_url)} failed with {type(e).__name__}: {e}. Nothing was written; "
-        "check ARQ_DJANGO['REDIS_URL'] and that Redis is running."
+        f"could not enqueue job {plan.function!r} on queue {plan.queue_name!r}: {redis_failure(e)}. "
+        "Nothing was written; check ARQ_DJANGO['REDIS_URL'] and that Redis is running."
     )
 
 
@@ -131,7 +131,7 @@ def _mirror_on_enqueue() -> bool:
 
 
 def enqueue(
-    name: str,
+    name: str | Callable[..., Any],
     *args: Any,
     _job_id: str | None = None,
     _queue_name: str | None = None,
@@ -143,8 +143,9 @@ def enqueue(
     _using: str | None = None,
     **kwargs: Any,
 ) -> JobHandle | None:
-    """Enqueue job ``name`` from sync code; returns its handle, or ``None`` if ``_job_id`` already exists
-    (or, for a ``unique`` job, the same call is pending).
+    """Enqueue job ``name`` (its registered name, dotted path or ``@job`` handler) from sync code; returns
+    its handle, or ``None`` if ``_job_id`` already exists (or, for a ``unique`` job, the same call is
+    pending). The arguments must fit the handler's parameters after ``ctx`` (:class:`InvalidArguments`).
 
     ``_priority`` (-100..100) overrides the job's priority. ``_on_commit=True`` writes the job only once
     the current transaction on database ``_using`` commits (see :func:`enqueue_on_commit`).
@@ -164,12 +165,13 @@ def enqueue(
         return _write_on_commit(plan, _using, args, kwargs)
     if not write(plan):
         return None
-    _record(plan, args, kwargs)
+    record(plan, args, kwargs)
     return JobHandle(plan.job_id, plan.queue_name, plan.function)
 
 
-def _record(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    """Create the job's mirror row once Redis has the job (when the mirror is on at enqueue)."""
+def record(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Create the job's mirror row once Redis has the job (when the mirror is on at enqueue); every
+    sync enqueue path (``enqueue()``, ``ops.actions.submit`` behind the commands and the API) calls it."""
     if _mirror_on_enqueue():
         from .mirror.producer import record_enqueued  # models load only once apps are ready
 
@@ -177,7 +179,7 @@ def _record(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Non
 
 
 def enqueue_on_commit(
-    name: str,
+    name: str | Callable[..., Any],
     *args: Any,
     _job_id: str | None = None,
     _queue_name: str | None = None,
@@ -220,7 +222,7 @@ def _write_on_commit(
         if not write(at_commit):
             logger.info("job %s (%s) not enqueued at commit: its id is taken", plan.job_id, plan.function)
             return
-        _record(at_commit, args, kwargs)
+        record(at_commit, args, kwargs)
 
     # Outside an atomic block Django runs the callback at once; an EnqueueError then reaches the caller,
     # and after a commit it propagates from the atomic block's exit (the data is committed, the job is not).
@@ -229,7 +231,7 @@ def _write_on_commit(
 
 
 async def aenqueue(
-    name: str,
+    name: str | Callable[..., Any],
     *args: Any,
     _job_id: str | None = None,
     _queue_name: str | None = None,

@@ -51,5 +51,18 @@ class UnknownQueue(ArqDjangoError, ImproperlyConfigured):
     """A queue no worker serves: not in ``ARQ_DJANGO['QUEUES']``, or not the one the job is pinned to."""
 
 
+class InvalidArguments(ArqDjangoError, TypeError):
+    """The arguments given at enqueue do not fit the handler's parameters (missing, unexpected, too many)."""
+
+
+class DuplicateJobName(ArqDjangoError, ImproperlyConfigured):
+    """Two handlers registered under one job name (``arq_django.E003`` in ``manage.py check``)."""
+
+
+class RedisUnavailable(ArqDjangoError, ConnectionError):
+    """Redis failed or could not be reached while reading or changing jobs (handles, commands, a worker
+    that gave up waiting for it)."""
+
+
 class InvalidJobId(ArqDjangoError, ValueError):
     """A caller-chosen job id breaks the id rule (:mod:`arq_django.job_ids`) or takes a reserved shape."""

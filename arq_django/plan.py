@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,15 +14,17 @@ from arq.utils import timestamp_ms, to_ms
 from django.utils import timezone
 
 from .conf import get_config
-from .exceptions import SerializationError
+from .exceptions import InvalidArguments, SerializationError
 from .job_ids import check_job_id
 from .priority import check_priority, shift_ms
 from .queues import route
-from .registry import registry
+from .registry import JobSpec, registry
 from .serializers import Serializer, get_serializer
 from .unique import marker_key, unique_job_id
 
 Duration = int | float | timedelta
+MAX_CALL_SHAPES = 64
+"""Argument shapes remembered per job as known to bind (see :func:`_bind`)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class JobPlan:
 
 
 def plan_job(
-    name: str,
+    job: str | Callable[..., Any],
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,
@@ -87,10 +90,12 @@ def plan_job(
     job_try: int | None = None,
     priority: int | None = None,
 ) -> JobPlan:
-    """Validate and serialize one job; raises before anything could be written."""
+    """Validate and serialize one job (a name, dotted path or ``@job`` handler); raises before anything
+    could be written."""
+    spec = registry.get(job)
+    name = spec.name
     if defer_until is not None and defer_by is not None:
         raise ValueError(f"enqueue({name!r}): pass either _defer_until or _defer_by, not both.")
-    spec = registry.get(name)
     config = get_config()
     if job_id is not None:
         check_job_id(job_id, job=spec.name)
@@ -119,6 +124,7 @@ def plan_job(
     expires_ms = to_ms(expires) if expires is not None else None
     if expires_ms is not None and expires_ms <= 0:
         raise ValueError(f"enqueue({name!r}): _expires must be positive, got {expires!r}.")
+    _bind(spec, args, kwargs)
     serializer = get_serializer()
     payload = _serialize(spec.name, args, kwargs, job_try, now_ms, serializer)
     unique = spec.unique and job_id is None
@@ -137,6 +143,26 @@ def plan_job(
         delay_ms=delay_ms,
         shift_ms=shift,
     )
+
+
+def _bind(spec: JobSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Refuse arguments the handler cannot take now, not as a ``TypeError`` in the worker later."""
+    signature = spec.signature
+    shape = (len(args), tuple(kwargs))
+    if signature is None or shape in spec.call_shapes:
+        return
+    try:
+        signature.bind(*args, **kwargs)
+    except TypeError as e:
+        shown = ", ".join(
+            ["ctx", *(str(p.replace(annotation=p.empty)) for p in signature.parameters.values())]
+        )
+        raise InvalidArguments(
+            f"job {spec.name!r} cannot be enqueued with these arguments: {e}. Its handler is "
+            f"{spec.func.__name__}({shown}): pass what follows ctx (the worker passes ctx)."
+        ) from e
+    if len(spec.call_shapes) < MAX_CALL_SHAPES:  # a **kwargs handler fed by the API must not grow it forever
+        spec.call_shapes.add(shape)
 
 
 def _unique_id(function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -176,7 +202,7 @@ def _culprit(
         except Exception as e:
             return (
                 f"job {function!r}: {label} ({type(value).__name__}) cannot be encoded by the "
-                f"{serializer.name!r} serializer: {e}. Pass plain data (str, numbers, lists, dicts, "
-                "datetime, Decimal, UUID, bytes), e.g. a model's primary key instead of the instance."
+                f"{serializer.name!r} serializer: {e}. Pass plain data (str, numbers, lists, dicts with "
+                "str keys, datetime, Decimal, UUID, bytes)."
             )
     return f"job {function!r}: its arguments cannot be encoded by the {serializer.name!r} serializer: {cause}"

@@ -6,19 +6,18 @@ import inspect
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, overload
+from typing import Any, overload
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules
 
 from . import crontab
 from .conf import get_config
-from .exceptions import JobNotRegistered
+from .exceptions import DuplicateJobName, JobNotRegistered
+from .job_function import Handler, JobFunction, P, R_co, attach, call_signature
 from .options import Seconds, cron_options, retry_policy, seconds, unique_options
 from .priority import check_priority
 from .retry import RetryPolicy
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,11 @@ class JobSpec:
     """The job id is derived from the name and arguments: one pending job per distinct call."""
     unique_for: float | None = None
     """Seconds the id stays taken after the job ends (``unique=True`` only)."""
+    signature: inspect.Signature | None = field(default=None, compare=False, repr=False)
+    """The handler's parameters after ``ctx``, read once: enqueue binds the arguments against it."""
+    call_shapes: set[tuple[int, tuple[str, ...]]] = field(default_factory=set, compare=False, repr=False)
+    """(positional count, keyword names) already bound without error: binding depends on nothing
+    else, so enqueue skips ``Signature.bind`` for them (see :func:`arq_django.plan.plan_job`)."""
 
     @property
     def path(self) -> str:
@@ -71,7 +75,7 @@ class Registry:
         with self._lock:
             existing = self._specs.get(spec.name)
             if existing is not None and existing.path != spec.path:
-                raise ImproperlyConfigured(
+                raise DuplicateJobName(
                     f"job name {spec.name!r} is registered twice: by {existing.path} "
                     f"(module {existing.func.__module__}) and by {spec.path} "
                     f"(module {spec.func.__module__}). "
@@ -88,14 +92,26 @@ class Registry:
                 autodiscover_modules(*get_config().job_modules)
                 self._discovered = True
 
-    def get(self, name: str) -> JobSpec:
-        """The spec for a job name or dotted path; raises :class:`JobNotRegistered`."""
+    def get(self, name: str | Callable[..., Any]) -> JobSpec:
+        """The spec for a job name, dotted path or ``@job`` handler; raises :class:`JobNotRegistered`."""
+        if not isinstance(name, str):
+            return self._by_handler(name)
         spec = self._specs.get(name)
         if spec is None:
             self.autodiscover()
             spec = self._specs.get(name) or self._by_path(name)
         if spec is None:
             raise JobNotRegistered(name, list(self._specs))
+        return spec
+
+    def _by_handler(self, func: Callable[..., Any]) -> JobSpec:
+        spec = self._specs.get(getattr(func, "job_name", None) or "")
+        if spec is None or spec.func is not func:
+            self.autodiscover()
+            path = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', repr(func))}"
+            spec = self._by_path(path)
+            if spec is None:
+                raise JobNotRegistered(path, list(self._specs))
         return spec
 
     def _by_path(self, path: str) -> JobSpec | None:
@@ -115,7 +131,7 @@ registry = Registry()
 
 
 @overload
-def job(func: F, /) -> F: ...
+def job(func: Handler[P, R_co], /) -> JobFunction[P, R_co]: ...
 
 
 @overload
@@ -137,7 +153,7 @@ def job(
     retry_jitter: bool | None = None,
     unique: bool = False,
     unique_for: Seconds | None = None,
-) -> Callable[[F], F]: ...
+) -> Callable[[Handler[P, R_co]], JobFunction[P, R_co]]: ...
 
 
 def job(
@@ -169,8 +185,10 @@ def job(
     - ``retry_on``, ``retry_backoff``, ``retry_backoff_max``, ``retry_jitter`` (:mod:`arq_django.retry`);
     - ``unique``, ``unique_for`` (:mod:`arq_django.unique`).
 
-    Bad options raise ``ImproperlyConfigured`` naming the job, when its module is imported. The
-    function is returned unchanged, so tests can still call it directly with a ``ctx`` dict.
+    Bad options (and a handler without a ``ctx`` parameter) raise ``ImproperlyConfigured`` naming the
+    job, when its module is imported. The function itself is returned, so tests can still call it
+    directly with a ``ctx`` dict; it gains ``.enqueue(...)``, ``.aenqueue(...)`` and ``.delay(...)``
+    (:mod:`arq_django.job_function`).
     """
     if callable(func_or_name):
         return _register(func_or_name, None, {})
@@ -191,13 +209,13 @@ def job(
         "unique_for": unique_for,
     }
 
-    def decorator(func: F) -> F:
+    def decorator(func: Callable[..., Any]) -> JobFunction[Any, Any]:
         return _register(func, func_or_name, options)
 
     return decorator
 
 
-def _register(func: F, name: str | None, options: dict[str, Any]) -> F:
+def _register(func: Callable[..., Any], name: str | None, options: dict[str, Any]) -> JobFunction[Any, Any]:
     job_name = name or func.__name__
     if not isinstance(job_name, str) or not job_name:
         raise ImproperlyConfigured(f"@job on {func!r}: the name must be a non-empty string, got {name!r}.")
@@ -227,7 +245,7 @@ def _register(func: F, name: str | None, options: dict[str, Any]) -> F:
         **cron_options(job_name, func, options),
         retry=retry_policy(job_name, options),
         **unique_options(job_name, options),
+        signature=call_signature(job_name, func),
     )
     registry.add(spec)
-    func.job_name = job_name  # type: ignore[attr-defined]
-    return func
+    return attach(func, job_name)

@@ -16,10 +16,12 @@ from arq.cron import CronJob, cron
 from arq.worker import Function, func
 from django.db import close_old_connections
 
+from .exceptions import SerializationError
 from .progress import CTX_KEY as PROGRESS_KEY
 from .progress import ProgressReporter
 from .registry import JobSpec
 from .retry import with_retries, with_timeout
+from .serializers import get_serializer
 from .unique import hold_for
 
 logger = logging.getLogger("arq_django.runner")
@@ -54,6 +56,34 @@ def wrap_sync(spec: JobSpec) -> Callable[..., Any]:
     return run_in_thread
 
 
+_PLAIN_RESULTS = frozenset({type(None), bool, int, float, str})
+
+
+def storable(coroutine: Callable[..., Any], job_name: str) -> Callable[..., Any]:
+    """Fail the job, naming the type and the fix, when its result cannot be serialized.
+
+    arq would store ``"unable to serialize result"`` as a failure while the worker reports the job
+    complete; raising here makes the handle, the mirror and the commands all say ``failed``.
+    """
+    serializer = get_serializer()
+
+    @functools.wraps(coroutine)
+    async def checked(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        result = await coroutine(ctx, *args, **kwargs)
+        if type(result) not in _PLAIN_RESULTS:
+            try:
+                serializer.dumps(result)
+            except Exception as e:
+                raise SerializationError(
+                    f"job {job_name!r} returned a {type(result).__module__}.{type(result).__qualname__} "
+                    f"that the {serializer.name!r} serializer cannot store as its result: {e}. Return plain "
+                    "data (str, numbers, lists, dicts with str keys, datetime, Decimal, UUID, bytes)."
+                ) from e
+        return result
+
+    return checked
+
+
 TIMEOUT_BACKSTOP = 1.0
 """Seconds arq's own timeout waits beyond a job's, when the job enforces its timeout itself."""
 
@@ -72,7 +102,7 @@ def coroutine_for(spec: JobSpec, default_timeout: float) -> tuple[Callable[..., 
         coroutine = with_retries(coroutine, spec.retry, spec.max_tries)
     if spec.unique_for:
         coroutine = hold_for(coroutine, spec.unique_for)
-    return coroutine, timeout
+    return storable(coroutine, spec.name), timeout
 
 
 def to_function(spec: JobSpec, default_timeout: float = 300.0) -> Function:

@@ -58,7 +58,10 @@ def _encode(value: Any) -> Any:
         out = {}
         for key, item in value.items():
             if not isinstance(key, str):
-                raise TypeError(f"dict key {key!r} is a {type(key).__name__}; JSON keys must be str")
+                raise TypeError(
+                    f"dict key {key!r} is a {type(key).__name__}, and JSON object keys must be str: "
+                    "convert the keys, e.g. {str(k): v for k, v in d.items()}"
+                )
             out[key] = _encode(item)
         if TAG in out:
             # A user dict that happens to use our tag key travels as key/value pairs (object_hook
@@ -94,7 +97,15 @@ def _encode(value: Any) -> Any:
             return {TAG: "exception", "v": [value.exc_type, value.message]}
         exc_type = type(value)
         return {TAG: "exception", "v": [f"{exc_type.__module__}.{exc_type.__qualname__}", str(value)]}
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+    raise TypeError(f"{type(value).__name__} is not JSON serializable{_instead(value)}")
+
+
+def _instead(value: Any) -> str:
+    from django.db.models import Model  # only on this error path
+
+    if isinstance(value, Model):
+        return f"; use its primary key ({type(value).__name__}.pk) instead of the instance"
+    return ""
 
 
 def _decode_tagged(obj: dict[str, Any]) -> Any:

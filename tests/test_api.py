@@ -172,7 +172,9 @@ def test_methods(api_settings, client):
         ({"name": "add", "defer": "soon"}, "defer: not a duration"),
         ({"name": "add", "defer": -5}, "must not be negative"),
         ({"name": "add", "job_id": ""}, '"job_id" must be'),
-        ({"name": "count", "args": [1, 2, 3, 4]}, None),  # accepted: the worker reports the TypeError
+        # Arguments the handler cannot take are refused here, not left to fail in the worker (issue 21).
+        ({"name": "count", "args": [1, 2, 3, 4]}, "too many positional arguments"),
+        ({"name": "count", "args": ["key"]}, None),
     ],
 )
 def test_enqueue_400s(api_settings, client, body, message):

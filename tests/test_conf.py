@@ -145,3 +145,61 @@ def test_mirror_on_an_unsupported_database_fails_the_check(monkeypatch):
     monkeypatch.setattr(writer, "SUPPORTED_VENDORS", ("oracle",))
     (error,) = [e for e in check_settings() if e.id == "arq_django.E005"]
     assert "set ARQ_DJANGO['MIRROR'] = False" in error.msg
+
+
+# -- configuration errors that help (issue 21, point 9) -----------------------------------------------
+
+
+def test_an_unknown_key_gets_a_suggestion_not_the_whole_list():
+    with pytest.raises(ImproperlyConfigured) as caught:
+        build_config({"MAX_JOB": 3})
+    message = str(caught.value)
+    assert "did you mean 'MAX_JOBS'?" in message
+    assert "SYNC_THREADS" not in message  # the 35 known keys are listed only when nothing is close
+
+
+def test_every_bad_value_is_reported_at_once(settings):
+    raw = {"MAX_JOBS": 0, "POLL_DELAY": "fast", "QUEUE": "", "MAX_JOB": 1}
+    with pytest.raises(ImproperlyConfigured) as caught:
+        build_config(raw)
+    for fragment in ("MAX_JOBS'] must be", "POLL_DELAY'] must be", "QUEUE'] must be", "'MAX_JOB'"):
+        assert fragment in str(caught.value)
+    settings.ARQ_DJANGO = raw
+    (error,) = check_settings()
+    assert "POLL_DELAY" in error.msg and "QUEUE" in error.msg
+
+
+def test_the_e003_hint_fits_the_problem(monkeypatch):
+    from arq_django.exceptions import DuplicateJobName
+    from arq_django.registry import registry
+
+    def fails(error):
+        def all_specs():
+            raise error
+
+        return all_specs
+
+    monkeypatch.setattr(registry, "all", fails(ImproperlyConfigured("@job 'x': max_tries= must be ...")))
+    (error,) = [e for e in check_settings() if e.id == "arq_django.E003"]
+    assert "Rename" not in error.hint and "@job" in error.hint
+    monkeypatch.setattr(registry, "all", fails(DuplicateJobName("job name 'x' is registered twice")))
+    (error,) = [e for e in check_settings() if e.id == "arq_django.E003"]
+    assert error.hint == "Rename or remove one of the jobs."
+
+
+def test_a_dict_with_an_int_key_is_not_told_about_primary_keys(fake_redis):
+    from arq_django import SerializationError, enqueue
+
+    with pytest.raises(SerializationError) as caught:
+        enqueue("echo", {1: "one"})
+    message = str(caught.value)
+    assert "primary key" not in message
+    assert "dict key 1 is a int" in message and "keys must be str" in message and "str(k)" in message
+
+
+def test_a_model_instance_is_told_to_pass_its_primary_key(fake_redis):
+    from arq_django import SerializationError, enqueue
+    from arq_django.models import JobResult
+
+    with pytest.raises(SerializationError, match=r"use its primary key \(JobResult\.pk\) instead"):
+        enqueue("echo", JobResult(job_id="x"))

@@ -9,7 +9,7 @@ from typing import Any, cast
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 
 from ..connection import sync_client
-from ..enqueue import write
+from ..enqueue import record, write
 from ..exceptions import ArqDjangoError
 from ..handle import JobHandle
 from ..plan import plan_job
@@ -32,9 +32,11 @@ def submit(
 ) -> JobHandle | None:
     """Enqueue ``name`` with exactly these arguments (keyword names are never read as options, unlike
     ``enqueue(**kwargs)``); ``None`` when ``job_id`` already exists."""
-    plan = plan_job(name, tuple(args), dict(kwargs or {}), job_id=job_id, queue_name=queue, defer_by=defer)
+    plan_args, plan_kwargs = tuple(args), dict(kwargs or {})
+    plan = plan_job(name, plan_args, plan_kwargs, job_id=job_id, queue_name=queue, defer_by=defer)
     if not write(plan):
         return None
+    record(plan, plan_args, plan_kwargs)
     return JobHandle(plan.job_id, plan.queue_name, plan.function)
 
 

@@ -229,3 +229,11 @@ async def retry_later(ctx: dict[str, Any]) -> int:
 async def count_retrying(ctx: dict[str, Any], key: str, seconds: float = 0.0) -> str:
     """``count`` for jobs that must survive a Redis restart: a failed INCR/SADD retries the job."""
     return await count(ctx, key, seconds)
+
+
+@job
+async def unstorable(ctx: dict[str, Any]) -> Any:
+    """Returns a model instance, which the JSON serializer cannot store as a result."""
+    from django.contrib.auth.models import User
+
+    return User(username="first-hour")

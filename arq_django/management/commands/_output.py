@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 from django.core.management.base import CommandError, OutputWrapper
 from django.utils import timezone
 
+from arq_django.connection import redis_failure
 from arq_django.ops.durations import parse_duration
 from arq_django.ops.encoding import OpsJSONEncoder
+
+
+@contextlib.contextmanager
+def redis_errors(doing: str) -> Iterator[None]:
+    """Redis away: one line and exit status 1 (``CommandError``), not a traceback."""
+    try:
+        yield
+    except redis.RedisError as e:
+        raise CommandError(
+            f"could not {doing}: {redis_failure(e)}. Check ARQ_DJANGO['REDIS_URL'] and that Redis is running."
+        ) from e
 
 
 def write_json(stdout: OutputWrapper, data: Any) -> None:

@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from arq_django.ops.history import find_results
 
-from ._output import since, write_json
+from ._output import redis_errors, since, write_json
 
 
 class Command(BaseCommand):
@@ -23,13 +23,14 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        records = find_results(
-            status=options["status"],
-            function=options["function"],
-            queue=options["queue"],
-            since=since(options["since"]),
-            limit=max(options["limit"], 0),
-        )
+        with redis_errors("read the job results"):
+            records = find_results(
+                status=options["status"],
+                function=options["function"],
+                queue=options["queue"],
+                since=since(options["since"]),
+                limit=max(options["limit"], 0),
+            )
         if options["json"]:
             rows = [
                 {

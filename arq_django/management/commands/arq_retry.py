@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from arq_django.ops.actions import retry, retry_failed
 
-from ._output import since, write_json
+from ._output import redis_errors, since, write_json
 
 
 class Command(BaseCommand):
@@ -25,14 +25,15 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if bool(options["job_ids"]) == bool(options["failed"]):
             raise CommandError("give job ids or --failed (not both)")
-        if options["failed"]:
-            outcomes = retry_failed(
-                function=options["function"], queue=options["queue"], since=since(options["since"])
-            )
-        else:
-            if options["function"] or options["queue"] or options["since"]:
-                raise CommandError("--function, --queue and --since only go with --failed")
-            outcomes = retry(options["job_ids"])
+        if not options["failed"] and (options["function"] or options["queue"] or options["since"]):
+            raise CommandError("--function, --queue and --since only go with --failed")
+        with redis_errors("retry jobs"):
+            if options["failed"]:
+                outcomes = retry_failed(
+                    function=options["function"], queue=options["queue"], since=since(options["since"])
+                )
+            else:
+                outcomes = retry(options["job_ids"])
         if options["json"]:
             write_json(self.stdout, [o.__dict__ for o in outcomes])
         else:

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from arq_django.ingest.status import SourceStats, list_sources, source_stats
 from arq_django.ops.status import Status, read_status
 
-from ._output import ago, table, write_json
+from ._output import ago, redis_errors, table, write_json
 
 QUEUE_COLUMNS = [
     *["QUEUE", "QUEUED", "DEFERRED", "RUNNING", "OLDEST", "WORKERS"],
@@ -28,8 +28,9 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        status = read_status(options["queue"])
-        sources = [source_stats(source) for source in list_sources()]
+        with redis_errors("read the queues' status"):
+            status = read_status(options["queue"])
+            sources = [source_stats(source) for source in list_sources()]
         if options["json"]:
             write_json(self.stdout, {**status.as_dict(), "sources": [s.as_dict() for s in sources]})
             return

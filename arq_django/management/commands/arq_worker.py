@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging.config
 from typing import Any
 
-from arq.cli import watch_reload
-from arq.logs import default_log_config
-from arq.worker import run_worker
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from arq_django.worker_settings import settings_class
+from arq_django.exceptions import RedisUnavailable
+from arq_django.serve import ServeOptions, serve, serve_watching
+
+from ._worker_args import add_worker_arguments
 
 
 class Command(BaseCommand):
@@ -23,17 +22,30 @@ class Command(BaseCommand):
         parser.add_argument(
             "--max-jobs", type=int, help="jobs to run at once (default ARQ_DJANGO['MAX_JOBS'])"
         )
-        parser.add_argument("--watch", metavar="PATH", help="reload the worker when files under PATH change")
+        parser.add_argument(
+            "--watch",
+            metavar="PATH",
+            help="start a new worker process when files under PATH change (pip install 'arq-django[watch]')",
+        )
+        add_worker_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        logging.config.dictConfig(default_log_config(options["verbosity"] > 1))
         overrides: dict[str, Any] = {}
         if options["max_jobs"] is not None:
             overrides["max_jobs"] = options["max_jobs"]
         if options["burst"]:
             overrides["burst"] = True
-        worker_settings = settings_class(options["queue"], **overrides)
-        if options["watch"]:
-            asyncio.run(watch_reload(options["watch"], worker_settings))  # type: ignore[arg-type]
-        else:
-            run_worker(worker_settings)  # type: ignore[arg-type]
+        serve_options = ServeOptions(
+            queue=options["queue"],
+            overrides=overrides,
+            log_level=options["log_level"],
+            verbose=options["verbosity"] > 1,
+            redis_retries=options["redis_retries"],
+        )
+        try:
+            if options["watch"]:
+                serve_watching(options["watch"], serve_options)
+            else:
+                serve(serve_options)
+        except (RedisUnavailable, ImproperlyConfigured) as e:
+            raise CommandError(str(e)) from e

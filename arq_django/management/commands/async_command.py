@@ -12,10 +12,15 @@ from typing import Any
 import redis
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from arq_django import logs
 from arq_django.conf import get_config
 from arq_django.connection import redact_url
+from arq_django.exceptions import RedisUnavailable
 from arq_django.ingest import InlineIngester, ListIngester
 from arq_django.ingest.ingester import run_until_signalled
+from arq_django.redis_wait import wait_for_redis
+
+from ._worker_args import add_worker_arguments
 
 
 def _positive(cast: type[int] | type[float]) -> Any:
@@ -55,6 +60,7 @@ class Command(BaseCommand):
             action="store_true",
             help="run the jobs in this process instead of enqueueing them for arq workers",
         )
+        add_worker_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         source: str = options["redis_key"]
@@ -69,6 +75,11 @@ class Command(BaseCommand):
                     "ARQ_DJANGO['MAX_JOBS'] at a time each."
                 )
             ingester = ListIngester(source, **common)
+        logs.configure(options["log_level"], verbose=options["verbosity"] > 1)
+        try:
+            wait_for_redis(options["redis_retries"])
+        except RedisUnavailable as e:
+            raise CommandError(str(e)) from e
         try:
             stats = asyncio.run(run_until_signalled(ingester))
         except (redis.RedisError, OSError) as e:

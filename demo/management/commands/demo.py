@@ -20,12 +20,22 @@ from arq_django.connection import redact_url
 RESULT_TIMEOUT = 60.0
 
 
+def describe_redis(url: str, run_dir: Path) -> str:
+    """Say which Redis the demo writes to: the throwaway embedded one, or a server someone chose."""
+    if url == f"unix://{run_dir / 'redis.sock'}":
+        return f"Redis: {url}, an embedded redis-server of the demo's own (stopped when it ends)."
+    return (
+        f"Redis: {redact_url(url)}, a server you chose: the demo writes arq:* keys into that database "
+        "only. Unset REDIS_URL for a throwaway embedded one."
+    )
+
+
 class Command(BaseCommand):
     help = "Run the arq_django demo end to end: worker, two jobs, results."
 
     def handle(self, *args: Any, **options: Any) -> None:
         redis_url = get_config().redis_url
-        self.stdout.write(f"Redis: {redact_url(redis_url)}")
+        self.stdout.write(self.style.WARNING(describe_redis(redis_url, settings.BASE_DIR / ".run")))
         worker_env = {**os.environ, "REDIS_URL": redis_url}
         worker = subprocess.Popen(
             [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"],
