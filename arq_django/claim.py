@@ -22,12 +22,12 @@ RETRY_KEY_TTL_S = 88400
 """arq's TTL for the ``arq:retry:<id>`` try counter."""
 
 # KEYS: queue. ARGV: now_ms, want, read_limit, in_progress_ms, "1" to look up aborts.
-# Returns {zcard, next_due_ms or false, id, score, job record or false, try, aborted, id, score, ...}.
+# Returns {zcard, next_due_ms or false, due count, id, score, job record or false, try, aborted, id, ...}.
 _CLAIM_LUA = Template("""
 local queue = KEYS[1]
 local want = tonumber(ARGV[2])
 local ids = redis.call('ZRANGEBYSCORE', queue, '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[3])
-local out = {0, false}
+local out = {0, false, 0}
 local claimed = 0
 for i = 1, #ids, 2 do
   if claimed >= want then break end
@@ -49,6 +49,7 @@ for i = 1, #ids, 2 do
   end
 end
 out[1] = redis.call('ZCARD', queue)
+out[3] = redis.call('ZCOUNT', queue, '-inf', ARGV[1])
 if claimed < want then
   local later = redis.call('ZRANGEBYSCORE', queue, '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
   if #later > 0 then out[2] = later[2] end
@@ -88,6 +89,8 @@ class Claim:
     next_due_ms: int | None
     """The earliest future score, when fewer jobs than wanted were ready; ``None`` if none or unknown."""
     wanted: int
+    due: int = 0
+    """Jobs due at the claim's time (score <= now) left in the queue, running ones included."""
 
     @property
     def full(self) -> bool:
@@ -105,7 +108,8 @@ class Claimer:
         self._script: AsyncScript = pool.register_script(_CLAIM_LUA)
 
     async def claim(self, want: int, read_limit: int, now_ms: int) -> Claim:
-        """Claim up to ``want`` jobs due at ``now_ms``, looking at no more than ``read_limit`` ready ids."""
+        """Claim up to ``want`` jobs due at ``now_ms``, looking at no more than ``read_limit`` ready ids
+        (at least ``want``: the caller caps ``want`` by arq's ``queue_read_limit``)."""
         reply: list[Any] = await self._script(
             keys=[self.queue_name],
             args=[now_ms, want, max(read_limit, want), self.in_progress_ms, self.abort_flag],
@@ -118,7 +122,7 @@ class Claimer:
                 job_try=int(reply[i + 3]),
                 aborted=bool(reply[i + 4]),
             )
-            for i in range(2, len(reply), 5)
+            for i in range(3, len(reply), 5)
         )
         next_due = reply[1]
         return Claim(
@@ -126,4 +130,5 @@ class Claimer:
             queued=int(reply[0]),
             next_due_ms=None if next_due is None else int(float(next_due)),
             wanted=want,
+            due=int(reply[2]),
         )
