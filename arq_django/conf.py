@@ -47,6 +47,7 @@ DEFAULTS: dict[str, Any] = {
     "API_ENQUEUE_ALLOWED": [],
     "METRICS_TOKENS": None,
     "LOG_JOBS": True,
+    "BURST_WAIT_DEFERRED": False,
     "MIRROR": True,
     "MIRROR_ON_ENQUEUE": True,
     "MIRROR_FLUSH_INTERVAL": 0.25,
@@ -162,6 +163,8 @@ class Config:
     """Bearer tokens for ``metrics``; ``None`` means the API's tokens and staff sessions."""
     log_jobs: bool = True
     """Log arq's start and end line for every job at INFO (errors and warnings are always logged)."""
+    burst_wait_deferred: bool = False
+    """``--burst`` waits for deferred jobs too (arq's rule) instead of leaving them to the next worker."""
 
 
 def build_config(raw: Any) -> Config:
@@ -228,6 +231,7 @@ def build_config(raw: Any) -> Config:
         heartbeat_interval=heartbeat_interval,
         **_health_options(v, queue),
         log_jobs=_bool("LOG_JOBS", v["LOG_JOBS"]),
+        burst_wait_deferred=_bool("BURST_WAIT_DEFERRED", v["BURST_WAIT_DEFERRED"]),
         mirror=_bool("MIRROR", v["MIRROR"]),
         mirror_on_enqueue=_bool("MIRROR_ON_ENQUEUE", v["MIRROR_ON_ENQUEUE"]),
         mirror_flush_interval=_seconds("MIRROR_FLUSH_INTERVAL", v["MIRROR_FLUSH_INTERVAL"]),

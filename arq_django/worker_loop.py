@@ -19,8 +19,9 @@ short claims again on the next tick or wake-up, not at once.
 
 ``burst`` ends once no job is due and none runs here (:meth:`LoopWorker._burst_done`): jobs deferred by
 producers stay queued for the next worker, but work this worker scheduled itself (a cron tick it
-enqueued, the retry of a job it ran) runs first. ``burst_wait_deferred=True`` keeps arq's rule (wait
-until the queue is empty). ``max_burst_jobs`` behaves as in arq.
+enqueued, the retry of a job it ran) runs first; once only that is left it enqueues no new cron tick.
+``burst_wait_deferred=True`` keeps arq's rule (wait until the queue is empty). ``max_burst_jobs``
+behaves as in arq.
 """
 
 from __future__ import annotations
@@ -69,6 +70,9 @@ class LoopWorker(arq.worker.Worker):
         """Jobs due (score <= now) in the queue as of the last claim, running ones included."""
         self._own_due_ms = 0
         """When the latest job this worker scheduled is due (a burst worker waits for it)."""
+        self._claimed_at_ms = 0
+        self._winding_down = False
+        """A burst worker with nothing due or running: it schedules no more cron ticks."""
         self._task_error: BaseException | None = None
         self._claimer: Claimer | None = None
         self._listener: WakeListener | None = None
@@ -174,6 +178,7 @@ class LoopWorker(arq.worker.Worker):
                 return
         claim = await self._claimer_for_pool().claim(want, self.queue_read_limit, now_ms)
         self._apply(claim, capped=want < free)
+        self._claimed_at_ms = now_ms
 
     def _apply(self, claim: Claim, capped: bool) -> None:
         # A claim cut short by queue_read_limit is a full poll, as in arq: the rest waits for the next one.
@@ -227,7 +232,13 @@ class LoopWorker(arq.worker.Worker):
             return False
         if self.burst_wait_deferred:
             return self._queued == 0
-        return self._due == 0 and not self.tasks and timestamp_ms() >= self._own_due_ms
+        if self._due or self.tasks:
+            return False
+        # Only what it scheduled itself is left: enqueue no new cron tick, or an every-second cron
+        # would keep it running forever.
+        self._winding_down = True
+        # The claim's own clock: a job that fell due after the claim read the queue is not missed.
+        return self._claimed_at_ms >= self._own_due_ms
 
     async def _wait(self) -> None:
         """Sleep until a wake token, a useful free slot, the next due job or the next tick."""
@@ -257,6 +268,8 @@ class LoopWorker(arq.worker.Worker):
 
     # -- arq hooks ----------------------------------------------------------------------------------
     async def run_cron(self, n: datetime, delay: float, num_windows: int = 2) -> None:
+        if self._winding_down:
+            return
         before = [cron_job.next_run for cron_job in self.cron_jobs]
         await super().run_cron(n, delay, num_windows)
         enqueued = [
