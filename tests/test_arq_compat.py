@@ -23,7 +23,7 @@ from arq_django.events import JobEnd
 from arq_django.worker_settings import create_worker
 from tests.jobs_app.jobs import sleepy
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 QUEUE = "arq:queue"
 
 

@@ -10,6 +10,7 @@ from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix,
 from arq.utils import timestamp_ms
 
 from arq_django.claim import RETRY_KEY_TTL_S, Claimer
+from arq_django.connection import aclose
 
 pytestmark = pytest.mark.integration
 QUEUE = "arq:queue"
@@ -19,7 +20,7 @@ QUEUE = "arq:queue"
 async def pool(redis_url: str) -> AsyncIterator[ArqRedis]:
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
     yield pool
-    await pool.aclose(close_connection_pool=True)
+    await aclose(pool, close_connection_pool=True)
 
 
 async def put(pool: ArqRedis, job_id: str, score: int, record: bytes | None = b"record") -> None:

@@ -17,7 +17,7 @@ from arq.jobs import JobStatus
 from arq.worker import Worker, func
 
 from arq_django import JobFailed, aenqueue, enqueue
-from arq_django.connection import aclose_pools
+from arq_django.connection import aclose, aclose_pools
 from arq_django.serializers import JSON
 from arq_django.worker_settings import create_worker
 from tests.conftest import ROOT, wait_for
@@ -65,7 +65,7 @@ async def test_plain_arq_producer_runs_on_our_worker(redis_url):
     await worker.async_run()
     await worker.close()
     assert await job.result(timeout=5) == 42
-    await pool.aclose()
+    await aclose(pool)
 
 
 async def test_our_producer_runs_on_a_plain_arq_worker(redis_url):

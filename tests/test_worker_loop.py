@@ -24,7 +24,7 @@ from arq.jobs import Job
 from arq.worker import func
 
 from arq_django import JobFailed, aenqueue, enqueue
-from arq_django.connection import aclose_pools
+from arq_django.connection import aclose, aclose_pools
 from arq_django.serializers import JSON
 from arq_django.wake import wake_key
 from arq_django.worker_settings import create_worker
@@ -57,7 +57,7 @@ async def producer(redis_url: str) -> AsyncIterator[ArqRedis]:
         RedisSettings.from_dsn(redis_url), job_serializer=JSON.dumps, job_deserializer=JSON.loads
     )
     yield pool
-    await pool.aclose(close_connection_pool=True)
+    await aclose(pool, close_connection_pool=True)
 
 
 def stamps(client: redis.Redis, key: str) -> dict[str, tuple[float, int]]:
