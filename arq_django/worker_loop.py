@@ -27,6 +27,7 @@ behaves as in arq.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from datetime import datetime
@@ -35,6 +36,7 @@ from typing import Any
 import arq.worker
 from arq.connections import create_pool, log_redis_info
 from arq.utils import timestamp_ms, to_unix_ms
+from redis.exceptions import RedisError
 
 from .claim import Claim, ClaimedJob, Claimer
 from .redis_errors import REDIS_DOWN
@@ -286,4 +288,8 @@ class LoopWorker(arq.worker.Worker):
     async def close(self) -> None:
         if self._listener is not None:
             await self._listener.close()
+        if self._claimer is not None and self._claimer.lost and self._pool is not None:
+            # A claim cancelled by the shutdown: hand its jobs to the next worker now, if Redis answers.
+            with contextlib.suppress(*REDIS_DOWN, RedisError):
+                await self._claimer.release_lost()
         await super().close()
