@@ -308,7 +308,7 @@ class Worker(LoopWorker):
         if not finish:
             self.request_poll()  # requeued (retry or shutdown): its new score may be due before our timers
             if retry_at_ms:
-                self.scheduled_own(retry_at_ms)
+                self.scheduled_own(job_id, retry_at_ms)
         self._emit(
             "job_ended",
             JobEnd(

@@ -38,6 +38,7 @@ from arq.connections import create_pool, log_redis_info
 from arq.utils import timestamp_ms, to_unix_ms
 from redis.exceptions import RedisError
 
+from .burst import OwnWork
 from .claim import Claim, ClaimedJob, Claimer
 from .redis_errors import REDIS_DOWN
 from .wake import WakeListener
@@ -70,8 +71,8 @@ class LoopWorker(arq.worker.Worker):
         """The queue's size as of this iteration's claim (``None``: no claim this iteration)."""
         self._due = 0
         """Jobs due (score <= now) in the queue as of the last claim, running ones included."""
-        self._own_due_ms = 0
-        """When the latest job this worker scheduled is due (a burst worker waits for it)."""
+        self._own = OwnWork()
+        """Retries and cron ticks this worker scheduled: a burst worker waits for them."""
         self._claimed_at_ms = 0
         self._winding_down = False
         """A burst worker with nothing due or running: it schedules no more cron ticks."""
@@ -105,7 +106,7 @@ class LoopWorker(arq.worker.Worker):
             while True:
                 try:
                     await self._poll_iteration()
-                    if self.burst and self._burst_done():
+                    if self.burst and await self._burst_done():
                         await asyncio.gather(*self.tasks.values())
                         await self.record_health()  # the final counts, as arq's last poll records them
                         return
@@ -189,6 +190,7 @@ class LoopWorker(arq.worker.Worker):
         self._queued = claim.queued
         self._due = claim.due
         for job in claim.jobs:
+            self._own.claimed(job.job_id)
             self.job_counter += 1
             task = self.loop.create_task(self.run_claimed(job))
             task.add_done_callback(functools.partial(self._job_done, job.job_id))
@@ -216,18 +218,18 @@ class LoopWorker(arq.worker.Worker):
         elif self._refill_timer is None:
             self._refill_timer = self.loop.call_later(REFILL_WAIT_S, self.request_poll)
 
-    def scheduled_own(self, due_ms: int) -> None:
+    def scheduled_own(self, job_id: str | None, due_ms: int) -> None:
         """This worker scheduled a job due at ``due_ms`` (a cron tick, a retry): burst mode waits for it."""
-        self._own_due_ms = max(self._own_due_ms, due_ms)
+        self._own.add(job_id, due_ms)
 
     def request_poll(self) -> None:
         """Claim on the next iteration (a wake token arrived, or this worker requeued a job)."""
         self._poll_requested = True
         self._nudge.set()
 
-    def _burst_done(self) -> bool:
+    async def _burst_done(self) -> bool:
         """Whether a burst worker is done, judged on this iteration's claim: no job due (deferred ones
-        wait for the next worker), none running here, and all it scheduled itself already due."""
+        wait for the next worker), none running here, and none it scheduled itself still queued."""
         if 0 <= self.max_burst_jobs <= self._jobs_started():
             return True
         if self._queued is None:
@@ -239,8 +241,7 @@ class LoopWorker(arq.worker.Worker):
         # Only what it scheduled itself is left: enqueue no new cron tick, or an every-second cron
         # would keep it running forever.
         self._winding_down = True
-        # The claim's own clock: a job that fell due after the claim read the queue is not missed.
-        return self._claimed_at_ms >= self._own_due_ms
+        return not await self._own.waiting(self.pool, self.queue_name, self._claimed_at_ms)
 
     async def _wait(self) -> None:
         """Sleep until a wake token, a useful free slot, the next due job or the next tick."""
@@ -275,15 +276,18 @@ class LoopWorker(arq.worker.Worker):
         before = [cron_job.next_run for cron_job in self.cron_jobs]
         await super().run_cron(n, delay, num_windows)
         enqueued = [
-            was
+            (cron_job, was)
             for cron_job, was in zip(self.cron_jobs, before, strict=True)
             if cron_job.next_run != was and was is not None
         ]
         if any(cron_job.next_run != was for cron_job, was in zip(self.cron_jobs, before, strict=True)):
             self.request_poll()  # cron jobs are enqueued deferred and without a wake token
             self._queued = None  # the queue just grew: a burst worker is not done yet
-        for was in enqueued:
-            self.scheduled_own(to_unix_ms(was))
+        for cron_job, was in enqueued:
+            # arq's tick id (run_cron): the job's own, or <name>:<run-at ms> when unique.
+            due_ms = to_unix_ms(was)
+            job_id = cron_job.job_id or (f"{cron_job.name}:{due_ms}" if cron_job.unique else None)
+            self.scheduled_own(job_id, due_ms)
 
     async def close(self) -> None:
         if self._listener is not None:
