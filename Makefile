@@ -75,7 +75,7 @@ REDIS_FLOOR := 4.6.0
 REDIS_FLOOR_VENV := .venv-redis-floor
 WORKER_TESTS := tests/test_worker.py tests/test_worker_loop.py tests/test_worker_class.py tests/test_claim.py \
 	tests/test_wake.py tests/test_finish.py tests/test_burst.py tests/test_arq_compat.py tests/test_retries.py \
-	tests/test_cron.py tests/test_abort.py tests/test_heartbeat.py
+	tests/test_cron.py tests/test_abort.py tests/test_heartbeat.py tests/test_overruns.py
 $(REDIS_FLOOR_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(REDIS_FLOOR_VENV)
 	$(REDIS_FLOOR_VENV)/bin/pip install --quiet -e '.[test]' 'redis[hiredis]==$(REDIS_FLOOR)'
