@@ -236,7 +236,7 @@ class LoopWorker(arq.worker.Worker):
             return False
         if self.burst_wait_deferred:
             return self._queued == 0
-        if self._due or self.tasks:
+        if self._due or any(not task.done() for task in self.tasks.values()):
             return False
         # Only what it scheduled itself is left: enqueue no new cron tick, or an every-second cron
         # would keep it running forever.
