@@ -9,7 +9,7 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest test-postgres chaos bench dist e2e clean
+.PHONY: demo test lint typecheck pytest test-postgres chaos bench dist e2e clean arq-suite test-redis-floor
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,37 @@ CHAOS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/arq_django
 chaos: $(VENV)/.test-installed
 	mkdir -p .run
 	DATABASE_URL=$(CHAOS_DATABASE_URL) $(PY) -m pytest -m chaos tests/chaos -s -p no:cacheprovider
+
+# arq's own test suite (its sdist's tests/) against plain arq, then against our worker (tests/arq_suite/).
+ARQ_VERSION := 0.28.0
+ARQ_SUITE_VENV := .venv-arq-suite
+ARQ_SDIST := .run/arq-$(ARQ_VERSION)
+$(ARQ_SUITE_VENV)/.installed: tests/arq_suite/requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(ARQ_SUITE_VENV)
+	$(ARQ_SUITE_VENV)/bin/pip install --quiet -r tests/arq_suite/requirements.txt
+	$(ARQ_SUITE_VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@
+$(ARQ_SDIST)/tests/conftest.py: | $(ARQ_SUITE_VENV)/.installed
+	mkdir -p .run
+	$(ARQ_SUITE_VENV)/bin/pip download --quiet --no-binary :all: --no-deps arq==$(ARQ_VERSION) -d .run
+	tar -xzf .run/arq-$(ARQ_VERSION).tar.gz -C .run
+	touch $@
+arq-suite: $(ARQ_SUITE_VENV)/.installed $(ARQ_SDIST)/tests/conftest.py
+	$(ARQ_SUITE_VENV)/bin/python tests/arq_suite/run.py $(ARQ_SDIST)
+
+# The worker's tests on the lowest redis-py pyproject.toml allows (redis.asyncio without aclose()).
+REDIS_FLOOR := 4.6.0
+REDIS_FLOOR_VENV := .venv-redis-floor
+WORKER_TESTS := tests/test_worker.py tests/test_worker_loop.py tests/test_worker_class.py tests/test_claim.py \
+	tests/test_wake.py tests/test_finish.py tests/test_burst.py tests/test_arq_compat.py tests/test_retries.py \
+	tests/test_cron.py tests/test_abort.py tests/test_heartbeat.py tests/test_overruns.py
+$(REDIS_FLOOR_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(REDIS_FLOOR_VENV)
+	$(REDIS_FLOOR_VENV)/bin/pip install --quiet -e '.[test]' 'redis[hiredis]==$(REDIS_FLOOR)'
+	touch $@
+test-redis-floor: $(REDIS_FLOOR_VENV)/.installed
+	mkdir -p .run
+	$(REDIS_FLOOR_VENV)/bin/python -m pytest $(WORKER_TESTS)
 
 bench: $(VENV)/.test-installed
 	$(PY) -m bench.run

@@ -34,6 +34,7 @@ DEFAULTS: dict[str, Any] = {
     "JOB_COMPLETION_WAIT": 10,
     "EXPIRES_EXTRA": 86400,
     "SYNC_THREADS": None,
+    "SYNC_OVERRUN_LIMIT": None,
     "PRIORITY_STEP": 0.1,
     "LIST_SOURCES": [],
     "LIST_LEASE": 30,
@@ -48,6 +49,7 @@ DEFAULTS: dict[str, Any] = {
     "API_ENQUEUE_ALLOWED": [],
     "METRICS_TOKENS": None,
     "LOG_JOBS": True,
+    "BURST_WAIT_DEFERRED": False,
     "MIRROR": True,
     "MIRROR_ON_ENQUEUE": True,
     "MIRROR_FLUSH_INTERVAL": 0.25,
@@ -177,6 +179,11 @@ class Config:
     """Bearer tokens for ``metrics``; ``None`` means the API's tokens and staff sessions."""
     log_jobs: bool = True
     """Log arq's start and end line for every job at INFO (errors and warnings are always logged)."""
+    burst_wait_deferred: bool = False
+    """``--burst`` waits for deferred jobs too (arq's rule) instead of leaving them to the next worker."""
+    sync_overrun_limit: int | None = None
+    """Sync-job threads still running past their job's end that make the worker stop itself (``None``:
+    never)."""
 
 
 def build_config(raw: Any) -> Config:
@@ -242,6 +249,7 @@ def _build(v: dict[str, Any]) -> Config:
         )
     max_jobs = _positive_int("MAX_JOBS", v["MAX_JOBS"])
     sync_threads = v["SYNC_THREADS"]
+    overruns = v["SYNC_OVERRUN_LIMIT"]  # None: never
     heartbeat_interval = _positive_seconds("HEARTBEAT_INTERVAL", v["HEARTBEAT_INTERVAL"])
     # arq's `<queue>:health-check` key (read by `arq --check`) follows the heartbeat unless set.
     health_check_interval = (
@@ -273,6 +281,8 @@ def _build(v: dict[str, Any]) -> Config:
         heartbeat_interval=heartbeat_interval,
         **_health_options(v, queue),
         log_jobs=_bool("LOG_JOBS", v["LOG_JOBS"]),
+        burst_wait_deferred=_bool("BURST_WAIT_DEFERRED", v["BURST_WAIT_DEFERRED"]),
+        sync_overrun_limit=None if overruns is None else _positive_int("SYNC_OVERRUN_LIMIT", overruns),
         mirror=_bool("MIRROR", v["MIRROR"]),
         mirror_on_enqueue=_bool("MIRROR_ON_ENQUEUE", v["MIRROR_ON_ENQUEUE"]),
         mirror_flush_interval=_seconds("MIRROR_FLUSH_INTERVAL", v["MIRROR_FLUSH_INTERVAL"]),

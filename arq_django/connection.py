@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
@@ -117,11 +118,18 @@ def _purge_closed_loops() -> None:
         del _async_pools[loop]
 
 
+async def aclose(client: Any, *, close_connection_pool: bool | None = None) -> None:
+    """Close an asyncio Redis client: ``aclose()`` from redis-py 5.0.1, ``close()`` before it (arq
+    0.28 allows redis-py 4.x, and ``aclose`` is missing there)."""
+    closer = getattr(client, "aclose", None) or client.close
+    await closer(close_connection_pool=close_connection_pool)
+
+
 async def aclose_pools() -> None:
     """Close the running loop's pools (call it before the loop ends, e.g. in ASGI lifespan or tests)."""
     pools = _async_pools.pop(asyncio.get_running_loop(), {})
     for pool in pools.values():
-        await pool.aclose(close_connection_pool=True)
+        await aclose(pool, close_connection_pool=True)
 
 
 def close_sync_clients() -> None:

@@ -21,6 +21,10 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def _with_detail(error: str, detail: str) -> str:
+    return f"{error} ({detail})" if detail else error
+
+
 class EarlyFailure:
     """Fails a job that cannot start (expired, undecodable, unknown, aborted, out of tries), like arq,
     and reports it with whatever is known of the job."""
@@ -42,7 +46,9 @@ class EarlyFailure:
         self.kwargs = kwargs if isinstance(kwargs, dict) else {"_": kwargs}
         self.enqueue_time_ms = enqueue_time_ms if isinstance(enqueue_time_ms, int) else 0
 
-    async def fail(self, exc: BaseException, outcome: Outcome = Outcome.FAILED) -> None:
+    async def fail(self, exc: BaseException, outcome: Outcome = Outcome.FAILED, detail: str = "") -> None:
+        """Store ``exc`` as the job's result, exactly as arq would (plain arq callers match on its class
+        and message), and report it with ``detail``, the clearer reason, appended."""
         worker = self.worker
         worker.jobs_failed += 1
         finished_ms = timestamp_ms()
@@ -77,7 +83,7 @@ class EarlyFailure:
                 finished_at=ms_to_datetime(finished_ms),
                 worker=worker.name,
                 outcome=outcome,
-                error="aborted" if outcome is Outcome.ABORTED else describe(exc),
+                error="aborted" if outcome is Outcome.ABORTED else _with_detail(describe(exc), detail),
                 exception=exc,
             ),
         )

@@ -16,6 +16,8 @@ from . import heartbeat
 from .conf import get_config
 from .db_hygiene import DbHygiene
 from .ingest import background as list_ingestion
+from .overruns import CTX_KEY as OVERRUNS_KEY
+from .overruns import Overruns
 from .progress import CTX_KEY as PROGRESS_KEY
 from .progress import ProgressReporter, ttl_for_jobs
 from .runner import EXECUTOR_KEY
@@ -37,6 +39,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     ctx["worker_name"] = worker_name()
     worker = ctx.get("worker")
     if worker is not None:
+        ctx[OVERRUNS_KEY] = Overruns(worker, config.sync_overrun_limit)
         hygiene = ctx[HYGIENE_KEY] = DbHygiene()
         worker.add_listener(hygiene)
         hygiene.start()
@@ -82,8 +85,12 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
     hygiene: DbHygiene | None = ctx.pop(HYGIENE_KEY, None)
     if hygiene is not None:
         await hygiene.stop()
+    overruns: Overruns | None = ctx.pop(OVERRUNS_KEY, None)
     executor: ThreadPoolExecutor | None = ctx.pop(EXECUTOR_KEY, None)
     if executor is not None:
-        executor.shutdown(wait=True, cancel_futures=True)
+        # Threads past their job's timeout may never end: waiting for them would hang the shutdown.
+        executor.shutdown(wait=not (overruns and overruns.running), cancel_futures=True)
     await sync_to_async(connections.close_all)()
     logger.info("arq_django worker %s stopped", ctx.get("worker_name"))
+    if overruns is not None:
+        overruns.exit_if_stuck()

@@ -17,6 +17,8 @@ from arq.worker import Function, func
 from django.db import close_old_connections
 
 from .exceptions import SerializationError
+from .overruns import CTX_KEY as OVERRUNS_KEY
+from .overruns import Overruns
 from .progress import CTX_KEY as PROGRESS_KEY
 from .progress import ProgressReporter
 from .registry import JobSpec
@@ -50,8 +52,19 @@ def wrap_sync(spec: JobSpec) -> Callable[..., Any]:
         reporter = ctx.get(PROGRESS_KEY)
         if isinstance(reporter, ProgressReporter):
             ctx = {**ctx, PROGRESS_KEY: reporter.sync}  # sync handlers call ctx["progress"] without await
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(executor, _call_sync, handler, ctx, args, kwargs)
+        if executor is None:
+            return await asyncio.get_running_loop().run_in_executor(
+                None, _call_sync, handler, ctx, args, kwargs
+            )
+        thread = executor.submit(_call_sync, handler, ctx, args, kwargs)
+        try:
+            return await asyncio.wrap_future(thread)
+        except asyncio.CancelledError:
+            # Timed out, aborted or shut down while the thread runs: it cannot be stopped, only counted.
+            overruns = ctx.get(OVERRUNS_KEY)
+            if not thread.cancel() and isinstance(overruns, Overruns):
+                overruns.overran(str(ctx.get("job_id")), thread)
+            raise
 
     return run_in_thread
 

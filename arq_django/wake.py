@@ -24,6 +24,8 @@ from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 
+from .connection import aclose
+
 logger = logging.getLogger("arq_django.worker")
 
 WAKE_KEY_PREFIX = "arq_django:wake:"
@@ -92,7 +94,7 @@ class WakeListener:
                 await self._task
             self._task = None
         with contextlib.suppress(RedisError, OSError):
-            await self._redis.aclose(close_connection_pool=False)
+            await aclose(self._redis, close_connection_pool=False)
 
     async def _run(self) -> None:
         failing = False

@@ -16,13 +16,14 @@ arq's CLI builds this class through :mod:`arq_django.cli_dispatch`.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import traceback
 from typing import Any
 
 import arq.cli
 import arq.worker
-from arq.constants import abort_jobs_ss, job_key_prefix, keep_cronjob_progress, retry_key_prefix
+from arq.constants import abort_jobs_ss, job_key_prefix, retry_key_prefix
 from arq.cron import CronJob
 from arq.jobs import SerializationError, deserialize_job_raw, serialize_result
 from arq.utils import args_to_string, ms_to_datetime, timestamp_ms, to_ms, truncate
@@ -37,6 +38,18 @@ from .worker_loop import LoopWorker
 
 logger = logging.getLogger("arq.worker")
 _NO_RESULT = object()
+
+
+def _exc_extra(exc: BaseException) -> Any:
+    """An exception's ``extra`` (a value, or a callable returning one), which arq attaches to the
+    failure log record for error trackers."""
+    extra = getattr(exc, "extra", None)
+    if callable(extra):
+        try:
+            return extra()
+        except Exception as e:
+            return f"<extra() raised {describe(e)}>"
+    return extra
 
 
 class Worker(LoopWorker):
@@ -93,9 +106,11 @@ class Worker(LoopWorker):
                 raw, deserializer=self.job_deserializer
             )
         except SerializationError as e:
+            # arq's DeserializationError is the stored result (plain arq callers match on it); the
+            # reported error also says why.
             logger.exception("deserializing job %s failed", job_id)
             cause = e.__cause__ or e
-            return await early.fail(JobExecutionFailed(f"job record cannot be decoded: {describe(cause)}"))
+            return await early.fail(e, detail=f"job record cannot be decoded: {describe(cause)}")
         early.describe_job(function_name, args, kwargs, enqueue_time_ms)
         if not isinstance(function_name, str) or not isinstance(kwargs, dict):
             return await early.fail(JobExecutionFailed("job record has the wrong shape (f/a/k)"))
@@ -110,9 +125,12 @@ class Worker(LoopWorker):
             return await early.fail(asyncio.CancelledError(), outcome=Outcome.ABORTED)
         function = self.functions.get(function_name)
         if function is None:
-            logger.warning("job %s, function %r not found", job_id, function_name)
+            logger.warning(
+                "job %s, function %r not found on queue %r", job_id, function_name, self.queue_name
+            )
             return await early.fail(
-                JobExecutionFailed(f"function {function_name!r} not found on queue {self.queue_name!r}")
+                JobExecutionFailed(f"function {function_name!r} not found"),
+                detail=f"on queue {self.queue_name!r}; register it with @job or run a worker that has it",
             )
         if enqueue_job_try and enqueue_job_try > job_try:
             job_try = enqueue_job_try
@@ -148,7 +166,8 @@ class Worker(LoopWorker):
     ) -> None:
         is_cron = hasattr(function, "next_run")
         ref = function_name if is_cron else f"{job_id}:{function_name}"
-        keep_in_progress: float | None = keep_cronjob_progress if is_cron else None
+        # Read from arq.worker at run time, where arq's own tests (and users) patch it.
+        keep_in_progress: float | None = arq.worker.keep_cronjob_progress if is_cron else None  # type: ignore[attr-defined]
         timeout_s = self.job_timeout_s if function.timeout_s is None else function.timeout_s
         ctx = {
             **self.ctx,
@@ -237,7 +256,7 @@ class Worker(LoopWorker):
                     # the timeout's own (the handler did not raise it): say what happened.
                     failure = exception = TimeoutError(f"timed out after {timeout_s:g} s")
                     error = describe(failure)
-                logger.exception("%6.2fs ! %s failed, %s", t, ref, error)
+                logger.exception("%6.2fs ! %s failed, %s", t, ref, error, extra={"extra": _exc_extra(e)})
                 tb = "".join(traceback.format_exception(e))
                 result = failure
                 finish = True
@@ -288,6 +307,8 @@ class Worker(LoopWorker):
         )
         if not finish:
             self.request_poll()  # requeued (retry or shutdown): its new score may be due before our timers
+            if retry_at_ms:
+                self.scheduled_own(job_id, retry_at_ms)
         self._emit(
             "job_ended",
             JobEnd(
@@ -365,3 +386,20 @@ class Worker(LoopWorker):
                 keep_in_progress_ms=to_ms(keep_in_progress),
             )
         )
+
+
+def _signature(cls: type) -> inspect.Signature:
+    """Every keyword the class accepts, arq's and ours, so that ``inspect.signature(Worker)`` (arq's
+    ``get_kwargs``, ``create_worker``) sees them all rather than ``(*args, **kwargs)``."""
+    params: dict[str, inspect.Parameter] = {}
+    for klass in reversed(cls.__mro__):
+        init = vars(klass).get("__init__")
+        if init is None or klass is object:
+            continue
+        for param in list(inspect.signature(init).parameters.values())[1:]:
+            if param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+                params.setdefault(param.name, param)
+    return inspect.Signature(sorted(params.values(), key=lambda p: p.kind))
+
+
+Worker.__signature__ = _signature(Worker)  # type: ignore[attr-defined]

@@ -13,13 +13,21 @@ one worker runs at most ``queue_read_limit / poll_delay`` jobs a second and a ne
   producers, which send no signal. That tick also runs arq's housekeeping: abort checks, the health
   record and cron.
 
-An idle worker thus issues about one command per ``poll_delay`` plus one BLPOP every few seconds.
-``burst`` and ``max_burst_jobs`` behave as in arq.
+An idle worker thus issues about one command per ``poll_delay`` (at least :data:`MIN_TICK_S`) plus one
+BLPOP every few seconds. ``queue_read_limit`` caps one claim, as it caps one arq poll: a claim it cut
+short claims again on the next tick or wake-up, not at once.
+
+``burst`` ends once no job is due and none runs here (:meth:`LoopWorker._burst_done`): jobs deferred by
+producers stay queued for the next worker, but work this worker scheduled itself (a cron tick it
+enqueued, the retry of a job it ran) runs first; once only that is left it enqueues no new cron tick.
+``burst_wait_deferred=True`` keeps arq's rule (wait until the queue is empty). ``max_burst_jobs``
+behaves as in arq.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from datetime import datetime
@@ -27,8 +35,10 @@ from typing import Any
 
 import arq.worker
 from arq.connections import create_pool, log_redis_info
-from arq.utils import timestamp_ms
+from arq.utils import timestamp_ms, to_unix_ms
+from redis.exceptions import RedisError
 
+from .burst import OwnWork
 from .claim import Claim, ClaimedJob, Claimer
 from .redis_errors import REDIS_DOWN
 from .wake import WakeListener
@@ -37,13 +47,18 @@ logger = logging.getLogger("arq.worker")
 
 REFILL_WAIT_S = 0.002
 """Longest a freed slot waits for others before the worker claims for it while jobs are waiting."""
+MIN_TICK_S = 0.01
+"""Shortest interval between housekeeping ticks: ``poll_delay=0`` (arq's test fixtures use it) would
+otherwise tick on every iteration and never let a full or draining worker wait."""
 
 
 class LoopWorker(arq.worker.Worker):
     """arq's ``Worker`` with arq_django's main loop; subclasses run claimed jobs in :meth:`run_claimed`."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, burst_wait_deferred: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.burst_wait_deferred = burst_wait_deferred
+        """In burst mode, wait for deferred jobs too, as arq does (``ARQ_DJANGO['BURST_WAIT_DEFERRED']``)."""
         self._nudge = asyncio.Event()
         """Ends the current wait; set whenever something changed."""
         self._poll_requested = False
@@ -53,7 +68,14 @@ class LoopWorker(arq.worker.Worker):
         self._next_due_ms: int | None = None
         self._next_tick = 0.0
         self._queued: int | None = None
-        """The queue's size as of this iteration's claim (burst mode ends at zero)."""
+        """The queue's size as of this iteration's claim (``None``: no claim this iteration)."""
+        self._due = 0
+        """Jobs due (score <= now) in the queue as of the last claim, running ones included."""
+        self._own = OwnWork()
+        """Retries and cron ticks this worker scheduled: a burst worker waits for them."""
+        self._claimed_at_ms = 0
+        self._winding_down = False
+        """A burst worker with nothing due or running: it schedules no more cron ticks."""
         self._task_error: BaseException | None = None
         self._claimer: Claimer | None = None
         self._listener: WakeListener | None = None
@@ -79,20 +101,14 @@ class LoopWorker(arq.worker.Worker):
         self.ctx["redis"] = self.pool
         if self.on_startup:
             await self.on_startup(self.ctx)
-        self._claimer = Claimer(
-            self.pool,
-            self.queue_name,
-            in_progress_ms=int(self.in_progress_timeout_s * 1000),
-            allow_abort=self.allow_abort_jobs,
-        )
-        self._listener = WakeListener(self.pool, self.queue_name, self.request_poll)
         outage = 0
         try:
             while True:
                 try:
                     await self._poll_iteration()
-                    if self.burst and self._burst_done():
+                    if self.burst and await self._burst_done():
                         await asyncio.gather(*self.tasks.values())
+                        await self.record_health()  # the final counts, as arq's last poll records them
                         return
                     await self._wait()
                 except REDIS_DOWN as e:
@@ -109,7 +125,19 @@ class LoopWorker(arq.worker.Worker):
                     logger.info("Redis is back after %d failed attempt(s)", outage)
                     outage = 0
         finally:
-            await self._listener.close()
+            if self._listener is not None:
+                await self._listener.close()
+
+    def _claimer_for_pool(self) -> Claimer:
+        # Built on first use rather than in main(): arq's own tests call _poll_iteration() directly.
+        if self._claimer is None:
+            self._claimer = Claimer(
+                self.pool,
+                self.queue_name,
+                in_progress_ms=int(self.in_progress_timeout_s * 1000),
+                allow_abort=self.allow_abort_jobs,
+            )
+        return self._claimer
 
     async def _poll_iteration(self) -> None:
         """Claim and start what is ready; every ``poll_delay``, run arq's housekeeping too."""
@@ -120,7 +148,7 @@ class LoopWorker(arq.worker.Worker):
         now = self.loop.time()
         tick = now >= self._next_tick
         if tick:
-            self._next_tick = now + self.poll_delay_s
+            self._next_tick = now + max(self.poll_delay_s, MIN_TICK_S)
         self._queued = None
         if self.allow_pick_jobs:
             await self._claim_ready(tick)
@@ -130,7 +158,8 @@ class LoopWorker(arq.worker.Worker):
             await self.heart_beat()
 
     async def _claim_ready(self, tick: bool) -> None:
-        want = self.max_jobs - self.job_counter
+        free = self.max_jobs - self.job_counter
+        want = min(free, self.queue_read_limit)
         if self.burst and self.max_burst_jobs >= 0:
             want = min(want, self.max_burst_jobs - self._jobs_started())
         if want <= 0:
@@ -143,7 +172,6 @@ class LoopWorker(arq.worker.Worker):
         due = self._next_due_ms is not None and self._next_due_ms <= now_ms
         if not (requested or due or self._backlog or tick or self.burst):
             return
-        assert self._claimer is not None
         if tick and not (requested or due or self._backlog or self.burst):
             # A timer poll for jobs nobody announced (plain arq producers): one command, the queue's
             # head, decides whether claiming is worth a round trip and when the next job is due.
@@ -151,14 +179,18 @@ class LoopWorker(arq.worker.Worker):
             if not head or head[0][1] > now_ms:
                 self._next_due_ms = int(head[0][1]) if head else None
                 return
-        claim = await self._claimer.claim(want, self.queue_read_limit, now_ms)
-        self._apply(claim)
+        claim = await self._claimer_for_pool().claim(want, self.queue_read_limit, now_ms)
+        self._apply(claim, capped=want < free)
+        self._claimed_at_ms = now_ms
 
-    def _apply(self, claim: Claim) -> None:
-        self._backlog = claim.full
+    def _apply(self, claim: Claim, capped: bool) -> None:
+        # A claim cut short by queue_read_limit is a full poll, as in arq: the rest waits for the next one.
+        self._backlog = claim.full and not capped
         self._next_due_ms = claim.next_due_ms
         self._queued = claim.queued
+        self._due = claim.due
         for job in claim.jobs:
+            self._own.claimed(job.job_id)
             self.job_counter += 1
             task = self.loop.create_task(self.run_claimed(job))
             task.add_done_callback(functools.partial(self._job_done, job.job_id))
@@ -186,15 +218,30 @@ class LoopWorker(arq.worker.Worker):
         elif self._refill_timer is None:
             self._refill_timer = self.loop.call_later(REFILL_WAIT_S, self.request_poll)
 
+    def scheduled_own(self, job_id: str | None, due_ms: int) -> None:
+        """This worker scheduled a job due at ``due_ms`` (a cron tick, a retry): burst mode waits for it."""
+        self._own.add(job_id, due_ms)
+
     def request_poll(self) -> None:
         """Claim on the next iteration (a wake token arrived, or this worker requeued a job)."""
         self._poll_requested = True
         self._nudge.set()
 
-    def _burst_done(self) -> bool:
+    async def _burst_done(self) -> bool:
+        """Whether a burst worker is done, judged on this iteration's claim: no job due (deferred ones
+        wait for the next worker), none running here, and none it scheduled itself still queued."""
         if 0 <= self.max_burst_jobs <= self._jobs_started():
             return True
-        return self._queued == 0
+        if self._queued is None:
+            return False
+        if self.burst_wait_deferred:
+            return self._queued == 0
+        if self._due or any(not task.done() for task in self.tasks.values()):
+            return False
+        # Only what it scheduled itself is left: enqueue no new cron tick, or an every-second cron
+        # would keep it running forever.
+        self._winding_down = True
+        return not await self._own.waiting(self.pool, self.queue_name, self._claimed_at_ms)
 
     async def _wait(self) -> None:
         """Sleep until a wake token, a useful free slot, the next due job or the next tick."""
@@ -202,7 +249,8 @@ class LoopWorker(arq.worker.Worker):
         room = self.allow_pick_jobs and self.job_counter < self.max_jobs
         if self._task_error is not None or (room and (self._poll_requested or self._backlog)):
             return
-        assert self._listener is not None
+        if self._listener is None:
+            self._listener = WakeListener(self.pool, self.queue_name, self.request_poll)
         now = self.loop.time()
         deadline = self._next_tick
         if room:
@@ -213,6 +261,7 @@ class LoopWorker(arq.worker.Worker):
             self._listener.disarm()
         timeout = deadline - now
         if timeout <= 0:
+            await asyncio.sleep(0)  # always let the running jobs run before the next iteration
             return
         try:
             async with asyncio.timeout(timeout):
@@ -222,13 +271,29 @@ class LoopWorker(arq.worker.Worker):
 
     # -- arq hooks ----------------------------------------------------------------------------------
     async def run_cron(self, n: datetime, delay: float, num_windows: int = 2) -> None:
+        if self._winding_down:
+            return
         before = [cron_job.next_run for cron_job in self.cron_jobs]
         await super().run_cron(n, delay, num_windows)
+        enqueued = [
+            (cron_job, was)
+            for cron_job, was in zip(self.cron_jobs, before, strict=True)
+            if cron_job.next_run != was and was is not None
+        ]
         if any(cron_job.next_run != was for cron_job, was in zip(self.cron_jobs, before, strict=True)):
             self.request_poll()  # cron jobs are enqueued deferred and without a wake token
             self._queued = None  # the queue just grew: a burst worker is not done yet
+        for cron_job, was in enqueued:
+            # arq's tick id (run_cron): the job's own, or <name>:<run-at ms> when unique.
+            due_ms = to_unix_ms(was)
+            job_id = cron_job.job_id or (f"{cron_job.name}:{due_ms}" if cron_job.unique else None)
+            self.scheduled_own(job_id, due_ms)
 
     async def close(self) -> None:
         if self._listener is not None:
             await self._listener.close()
+        if self._claimer is not None and self._claimer.lost and self._pool is not None:
+            # A claim cancelled by the shutdown: hand its jobs to the next worker now, if Redis answers.
+            with contextlib.suppress(*REDIS_DOWN, RedisError):
+                await self._claimer.release_lost()
         await super().close()

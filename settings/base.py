@@ -94,4 +94,6 @@ def arq_django_settings(redis_url: str) -> dict[str, object]:
         "LIST_SOURCES": env.list("ARQ_LIST_SOURCES", default=[]),
         "LIST_LEASE": env.float("ARQ_LIST_LEASE", default=30),
         "HEARTBEAT_INTERVAL": env.float("ARQ_HEARTBEAT_INTERVAL", default=5),
+        "POLL_DELAY": env.float("ARQ_POLL_DELAY", default=0.5),
+        "SYNC_OVERRUN_LIMIT": env.int("ARQ_SYNC_OVERRUN_LIMIT", default=None),
     }

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+import redis.exceptions
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.utils import timestamp_ms
 
 from arq_django.claim import RETRY_KEY_TTL_S, Claimer
+from arq_django.connection import aclose
 
 pytestmark = pytest.mark.integration
 QUEUE = "arq:queue"
@@ -19,7 +21,7 @@ QUEUE = "arq:queue"
 async def pool(redis_url: str) -> AsyncIterator[ArqRedis]:
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
     yield pool
-    await pool.aclose(close_connection_pool=True)
+    await aclose(pool, close_connection_pool=True)
 
 
 async def put(pool: ArqRedis, job_id: str, score: int, record: bytes | None = b"record") -> None:
@@ -87,3 +89,53 @@ async def test_read_limit_bounds_the_ids_looked_at(pool: ArqRedis) -> None:
     claimer = Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False)
     assert (await claimer.claim(1, 4, now)).jobs == ()
     assert [job.job_id for job in (await claimer.claim(1, 5, now)).jobs] == ["free"]
+
+
+def lose_replies(claimer: Claimer, count: int = 1) -> None:
+    """The next ``count`` claims run in Redis, but their replies never arrive (Redis died mid-call)."""
+    script = claimer._script
+    lost = [count]
+
+    async def run_then_lose(**kwargs):
+        reply = await script(**kwargs)
+        if lost[0] > 0:
+            lost[0] -= 1
+            raise redis.exceptions.ConnectionError("Connection closed by server.")
+        return reply
+
+    claimer._script = run_then_lose  # type: ignore[assignment]
+
+
+async def test_a_claim_whose_reply_was_lost_is_released_by_the_next(pool: ArqRedis) -> None:
+    now = timestamp_ms()
+    await put(pool, "a", now - 10)
+    await put(pool, "b", now - 5)
+    await pool.zadd(abort_jobs_ss, {"b": now})
+    claimer = Claimer(pool, QUEUE, in_progress_ms=300_000, allow_abort=True)
+    lose_replies(claimer)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await claimer.claim(5, 100, now)
+    # The script ran: both jobs are marked in progress (for 300 s) by a claim nobody heard back from.
+    assert (
+        len(claimer.lost) == 1
+        and await pool.exists(in_progress_key_prefix + "a", in_progress_key_prefix + "b") == 2
+    )
+    assert not await pool.zscore(abort_jobs_ss, "b")
+    claim = await claimer.claim(5, 100, timestamp_ms())
+    assert [job.job_id for job in claim.jobs] == ["a", "b"]  # at once, not in 300 s
+    assert [job.job_try for job in claim.jobs] == [1, 1]  # the lost claim's try was undone
+    assert [job.aborted for job in claim.jobs] == [False, True]  # and its abort request put back
+    assert claimer.lost == []
+
+
+async def test_a_lost_claim_never_releases_a_job_someone_else_holds(pool: ArqRedis) -> None:
+    now = timestamp_ms()
+    await put(pool, "a", now - 10)
+    claimer = Claimer(pool, QUEUE, in_progress_ms=300_000, allow_abort=False)
+    lose_replies(claimer)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await claimer.claim(5, 100, now)
+    # Its key expired and another worker took the job meanwhile: the release leaves that one alone.
+    await pool.psetex(in_progress_key_prefix + "a", 10_000, b"1")  # type: ignore[no-untyped-call]
+    assert await claimer.release_lost() == 0
+    assert await pool.get(in_progress_key_prefix + "a") == b"1"

@@ -18,6 +18,7 @@ from arq.constants import (
 )
 from arq.utils import to_ms
 
+from arq_django.connection import aclose
 from arq_django.finish import Finish, Finisher, wait_written
 
 pytestmark = pytest.mark.integration
@@ -32,7 +33,7 @@ async def noop(ctx: dict[str, Any]) -> None:
 async def pool(redis_url: str) -> AsyncIterator[ArqRedis]:
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
     yield pool
-    await pool.aclose(close_connection_pool=True)
+    await aclose(pool, close_connection_pool=True)
 
 
 async def running(pool: ArqRedis, job_id: str) -> None:

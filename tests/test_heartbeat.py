@@ -9,6 +9,7 @@ import pytest
 from redis.asyncio import Redis as AsyncRedis
 
 from arq_django import enqueue
+from arq_django.connection import aclose
 from arq_django.heartbeat import PREFIX, read_workers, workers_per_queue
 from arq_django.stats import BUCKETS, read_function_stats, read_recent_outcomes, record_job_outcomes
 from tests.conftest import wait_for
@@ -97,7 +98,7 @@ async def test_record_job_outcomes_buckets_and_sums(redis_url):
         "q",
         [("f", "complete", 0.003), ("f", "complete", 0.2), ("f", "failed", 700.0), ("g", "retrying", None)],
     )
-    await client.aclose()
+    await aclose(client)
     sync = redis.Redis.from_url(redis_url)
     by_function = {s.function: s for s in read_function_stats(sync, ["q"])}
     f = by_function["f"]

@@ -9,6 +9,7 @@ import redis
 from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from arq_django import aenqueue, enqueue
+from arq_django.connection import aclose
 from arq_django.wake import WAKE_CAP, WakeListener, wake_key
 from tests.conftest import wait_for_async
 
@@ -20,7 +21,7 @@ KEY = wake_key("arq:queue")
 async def pool(redis_url: str) -> AsyncIterator[ArqRedis]:
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
     yield pool
-    await pool.aclose(close_connection_pool=True)
+    await aclose(pool, close_connection_pool=True)
 
 
 def test_enqueue_signals_in_the_same_transaction(redis_url: str, redis_client: redis.Redis) -> None:

@@ -7,6 +7,7 @@ import datetime as dt
 import signal
 import subprocess
 import sys
+import time
 from decimal import Decimal
 
 import pytest
@@ -16,7 +17,7 @@ from arq.jobs import JobStatus
 from arq.worker import Worker, func
 
 from arq_django import JobFailed, aenqueue, enqueue
-from arq_django.connection import aclose_pools
+from arq_django.connection import aclose, aclose_pools
 from arq_django.serializers import JSON
 from arq_django.worker_settings import create_worker
 from tests.conftest import ROOT, wait_for
@@ -64,7 +65,7 @@ async def test_plain_arq_producer_runs_on_our_worker(redis_url):
     await worker.async_run()
     await worker.close()
     assert await job.result(timeout=5) == 42
-    await pool.aclose()
+    await aclose(pool)
 
 
 async def test_our_producer_runs_on_a_plain_arq_worker(redis_url):
@@ -167,6 +168,21 @@ def test_sigterm_cancels_jobs_past_the_wait_and_they_run_again(start_worker, red
     start_worker()
     assert handle.result(timeout=30) == handle.job_id
     assert int(redis_client.get("slow")) == 1
+
+
+def test_poll_delay_0_drains_a_backlog_and_stops_on_sigterm(start_worker, redis_client):
+    """POLL_DELAY=0 (arq's test fixtures use it) with more ready jobs than MAX_JOBS: every job runs, and
+    SIGTERM stops the worker within JOB_COMPLETION_WAIT once its jobs in flight are done."""
+    backlog = [enqueue("count", "pd0", seconds=0.05) for _ in range(10)]
+    worker = start_worker(env={"ARQ_POLL_DELAY": "0", "ARQ_MAX_JOBS": "2", "ARQ_JOB_COMPLETION_WAIT": "5"})
+    wait_for(lambda: redis_client.scard("pd0:ids") == len(backlog), timeout=20)
+    in_flight = [enqueue("count", "pd0:late", seconds=1) for _ in range(2)]
+    wait_for(lambda: len(redis_client.keys("arq:in-progress:*")) == len(in_flight))
+    sent = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    assert worker.wait(timeout=5) == 0, worker.output()
+    assert time.monotonic() - sent < 5
+    assert redis_client.scard("pd0:late:ids") == len(in_flight)  # finished before the worker left
 
 
 def test_many_jobs_through_a_subprocess_worker(start_worker, redis_client):

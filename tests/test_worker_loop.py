@@ -24,7 +24,7 @@ from arq.jobs import Job
 from arq.worker import func
 
 from arq_django import JobFailed, aenqueue, enqueue
-from arq_django.connection import aclose_pools
+from arq_django.connection import aclose, aclose_pools
 from arq_django.serializers import JSON
 from arq_django.wake import wake_key
 from arq_django.worker_settings import create_worker
@@ -57,7 +57,7 @@ async def producer(redis_url: str) -> AsyncIterator[ArqRedis]:
         RedisSettings.from_dsn(redis_url), job_serializer=JSON.dumps, job_deserializer=JSON.loads
     )
     yield pool
-    await pool.aclose(close_connection_pool=True)
+    await aclose(pool, close_connection_pool=True)
 
 
 def stamps(client: redis.Redis, key: str) -> dict[str, tuple[float, int]]:
@@ -225,3 +225,26 @@ async def test_cron_jobs_run_every_second(redis_url: str, redis_client: redis.Re
 
 async def _value(value: object) -> object:
     return value
+
+
+async def test_jobs_of_a_claim_whose_reply_was_lost_run_at_once(
+    redis_url: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis dies between running a claim and answering it: the worker's next claim releases the jobs
+    that claim marked, instead of leaving them to their in-progress keys (job timeout + 10 s)."""
+    from arq_django import claim
+    from tests.test_claim import lose_replies
+
+    built = claim.Claimer.__init__
+
+    def losing_first_reply(self: claim.Claimer, *args: Any, **kwargs: Any) -> None:
+        built(self, *args, **kwargs)
+        lose_replies(self)
+
+    monkeypatch.setattr(claim.Claimer, "__init__", losing_first_reply)
+    handles = [enqueue("count", "lost-reply") for _ in range(5)]
+    worker = create_worker(handle_signals=False, poll_delay=0.05)  # job timeout 300 s
+    async with serving(worker):
+        await wait_for_async(lambda: _value(redis_client.scard("lost-reply:ids") == len(handles)), timeout=10)
+    assert int(redis_client.get("lost-reply")) == len(handles)  # type: ignore[arg-type]
+    assert all(h is not None and h.result_info().job_try == 1 for h in handles)  # type: ignore[union-attr]

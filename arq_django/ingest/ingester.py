@@ -23,7 +23,7 @@ import redis
 from redis.asyncio import Redis
 
 from ..conf import get_config
-from ..connection import aclose_pools, async_pool, redact_url
+from ..connection import aclose, aclose_pools, async_pool, redact_url
 from ..plan import JobPlan
 from ..registry import JobSpec
 from . import dead_letters
@@ -122,7 +122,7 @@ class ListIngester:
                     e,
                     self.lease_seconds,
                 )
-            await blocking.aclose()
+            await aclose(blocking)
             logger.info("list %s: ingester %s stopped: %s", self.keys.source, self.consumer, self.stats())
         return self.stats()
 

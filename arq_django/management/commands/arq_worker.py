@@ -18,7 +18,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--queue", help="queue to serve (default ARQ_DJANGO['QUEUE'])")
-        parser.add_argument("--burst", action="store_true", help="exit once the queue is empty")
+        parser.add_argument(
+            "--burst",
+            action="store_true",
+            help="exit once no job is due and none is running; deferred jobs stay queued for the next "
+            "worker (cron ticks and retries this worker scheduled run first)",
+        )
+        parser.add_argument(
+            "--burst-wait-deferred",
+            action="store_true",
+            help="with --burst, also wait for every deferred job, as arq does "
+            "(default ARQ_DJANGO['BURST_WAIT_DEFERRED'])",
+        )
         parser.add_argument(
             "--max-jobs", type=int, help="jobs to run at once (default ARQ_DJANGO['MAX_JOBS'])"
         )
@@ -35,6 +46,8 @@ class Command(BaseCommand):
             overrides["max_jobs"] = options["max_jobs"]
         if options["burst"]:
             overrides["burst"] = True
+        if options["burst_wait_deferred"]:
+            overrides["burst_wait_deferred"] = True
         serve_options = ServeOptions(
             queue=options["queue"],
             overrides=overrides,
