@@ -42,9 +42,10 @@ def history_key(queue_name: str) -> str:
     return HISTORY_PREFIX + queue_name
 
 
-# KEYS: queue, its history index. ARGV: three values per job: id, result record ("" = none) and
-# "finish,result TTL ms,score increment,in-progress TTL ms": finish is 1 or 0, an empty TTL keeps the
-# result forever, an empty increment adds none, an empty in-progress TTL deletes the key.
+# KEYS: queue, and its history index where the worker keeps one. ARGV: three values per job: id,
+# result record ("" = none) and "finish,result TTL ms,score increment,in-progress TTL ms": finish is
+# 1 or 0, an empty TTL keeps the result forever, an empty increment adds none, an empty in-progress
+# TTL deletes the key.
 _FINISH_LUA = Template("""
 local queue, history = KEYS[1], KEYS[2]
 local now = redis.call('TIME')
@@ -65,8 +66,10 @@ for i = 1, #ARGV, 3 do
       else
         redis.call('SET', '$result' .. id, result, 'PX', ttl)
       end
-      redis.call('ZADD', history, now_ms, id)
-      indexed = indexed + 1
+      if history then
+        redis.call('ZADD', history, now_ms, id)
+        indexed = indexed + 1
+      end
     end
     redis.call('DEL', '$retry' .. id, '$job' .. id)
     redis.call('ZREM', '$abort', id)
@@ -113,9 +116,9 @@ class Finish:
 class Finisher:
     """Collects :class:`Finish` writes and flushes them, one Lua call per batch, one call at a time."""
 
-    def __init__(self, pool: ArqRedis, queue_name: str) -> None:
+    def __init__(self, pool: ArqRedis, queue_name: str, *, history: bool = True) -> None:
         self.pool = pool
-        self._keys = [queue_name, history_key(queue_name)]
+        self._keys = [queue_name, history_key(queue_name)] if history else [queue_name]
         self._script: AsyncScript = pool.register_script(_FINISH_LUA)
         self._pending: list[tuple[Finish, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None

@@ -55,10 +55,13 @@ def _exc_extra(exc: BaseException) -> Any:
 class Worker(LoopWorker):
     """arq's worker with job events, ``ctx['worker']`` and arq_django's fast main loop."""
 
-    def __init__(self, *args: Any, log_jobs: bool = True, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, log_jobs: bool = True, history_index: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.log_jobs = log_jobs
         """Log arq's start and end line for every job (``ARQ_DJANGO['LOG_JOBS']``)."""
+        self.history_index = history_index
+        """Index finished jobs for the history views (:func:`~arq_django.finish.history_key`). Off for
+        a bare ``Worker`` (arq's keyspace, exactly); ``worker_settings.build()`` turns it on."""
         self.ctx["worker"] = self
         self.name = worker_name()
         self.listeners: list[JobListener] = []
@@ -375,7 +378,7 @@ class Worker(LoopWorker):
         keep_in_progress: float | None,
     ) -> asyncio.Future[None]:
         if self._finisher is None or self._finisher.pool is not self.pool:
-            self._finisher = Finisher(self.pool, self.queue_name)
+            self._finisher = Finisher(self.pool, self.queue_name, history=self.history_index)
         return self._finisher.submit(
             Finish(
                 job_id=job_id,

@@ -82,6 +82,7 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         "expires_extra_ms": round(config.expires_extra * 1000),
         "log_jobs": config.log_jobs,
         "burst_wait_deferred": config.burst_wait_deferred,
+        "history_index": True,
     }
     if config.mirror and config.result_retention is not None:
         from .mirror.retention import cron_job
