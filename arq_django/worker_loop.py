@@ -232,6 +232,10 @@ class LoopWorker(arq.worker.Worker):
         wait for the next worker), none running here, and none it scheduled itself still queued."""
         if 0 <= self.max_burst_jobs <= self._jobs_started():
             return True
+        if not self.allow_pick_jobs and all(task.done() for task in self.tasks.values()):
+            # Told to stop (SIGINT/SIGTERM with a completion wait) and its jobs have ended: what is
+            # still queued, its own cancelled jobs included, is the next worker's.
+            return True
         if self._queued is None:
             return False
         if self.burst_wait_deferred:

@@ -87,3 +87,29 @@ def test_the_option_is_a_setting_and_a_flag(settings):
         env={**os.environ, "DJANGO_SETTINGS_MODULE": "settings.test"},
     ).stdout
     assert "--burst-wait-deferred" in usage and "deferred jobs stay queued" in " ".join(usage.split())
+
+
+async def test_a_signalled_burst_worker_returns_once_its_jobs_end(redis_url: str) -> None:
+    """SIGINT with a completion wait cancels a long job, which goes back to the queue, due: the burst
+    worker must still return (it used to loop on that job forever, and its pending main() was later
+    destroyed inside another test)."""
+    import asyncio
+    import signal
+
+    from arq_django import aenqueue
+    from arq_django.worker_settings import create_worker
+
+    await aenqueue("wait_forever", "signalled")
+    worker = create_worker(burst=True, handle_signals=False, job_completion_wait=0.2)
+    main = asyncio.create_task(worker.main())
+    try:
+        deadline = asyncio.get_running_loop().time() + 10
+        while not worker.tasks and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.01)
+        assert worker.tasks, "the job never started"
+        worker.handle_sig_wait_for_completion(signal.SIGINT)
+        await asyncio.wait_for(main, timeout=5)
+        assert worker.jobs_retried == 1
+    finally:
+        main.cancel()
+        await worker.close()
