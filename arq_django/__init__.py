@@ -1,22 +1,11 @@
 """arq_django: the Django integration for the asyncio job queue arq."""
 
-from .abort import aabort, abort
-from .enqueue import aenqueue, enqueue, enqueue_on_commit
-from .exceptions import (
-    ArqDjangoError,
-    EnqueueError,
-    InvalidArguments,
-    JobFailed,
-    JobNotRegistered,
-    JobResultTimeout,
-    RedisUnavailable,
-    ResultNotFound,
-    SerializationError,
-    UnknownQueue,
-)
-from .handle import JobHandle, JobState
-from .job_function import JobFunction
-from .registry import job
+from arq_django.abort import aabort, abort
+from arq_django.enqueue import aenqueue, enqueue, enqueue_on_commit
+from arq_django.exceptions import ArqDjangoError, EnqueueError, InvalidArguments, JobFailed, JobNotRegistered, JobResultTimeout, RedisUnavailable, ResultNotFound, SerializationError, UnknownQueue
+from arq_django.handle import JobHandle, JobState
+from arq_django.job_function import JobFunction
+from arq_django.registry import job
 
 __all__ = [
     "ArqDjangoError",

@@ -21,9 +21,9 @@ from arq.constants import abort_jobs_ss, in_progress_key_prefix, result_key_pref
 from arq.jobs import deserialize_result
 from arq.utils import timestamp_ms
 
-from .connection import async_pool, sync_client
-from .queues import known_queues
-from .serializers import get_serializer
+from arq_django.connection import async_pool, sync_client
+from arq_django.queues import known_queues
+from arq_django.serializers import get_serializer
 
 POLL_INTERVAL = 0.05
 

@@ -17,9 +17,9 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .exceptions import ArqDjangoError
-from .mirror.actions import ABORTABLE, RETRYABLE, abort_rows, forget_results, retry
-from .models import JobResult
+from arq_django.exceptions import ArqDjangoError
+from arq_django.mirror.actions import ABORTABLE, RETRYABLE, abort_rows, forget_results, retry
+from arq_django.models import JobResult
 
 
 def _pretty(value: Any) -> SafeString | str:

@@ -30,7 +30,7 @@ from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix,
 from arq.utils import timestamp_ms
 from redis.commands.core import AsyncScript
 
-from .redis_errors import REDIS_DOWN
+from arq_django.redis_errors import REDIS_DOWN
 
 logger = logging.getLogger("arq_django.worker")
 

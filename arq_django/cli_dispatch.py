@@ -26,7 +26,7 @@ def create_worker(settings_cls: Any, **kwargs: Any) -> arq.worker.Worker:
     worker_class = options.get("worker_class")
     if worker_class is None:
         return _arq_create_worker(settings_cls, **kwargs)
-    from .redis_wait import wait_for_redis  # settings are loaded by now (the module imports conf)
+    from arq_django.redis_wait import wait_for_redis  # settings are loaded by now (the module imports conf)
 
     wait_for_redis(options.get("redis_retries"))
     accepted = set(inspect.signature(worker_class).parameters) | set(

@@ -13,8 +13,8 @@ from redis.asyncio import ConnectionPool as AsyncConnectionPool
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 
-from .conf import Config, get_config
-from .serializers import get_serializer
+from arq_django.conf import Config, get_config
+from arq_django.serializers import get_serializer
 
 _sync_clients: dict[tuple[str, float, float], redis.Redis] = {}
 _sync_lock = threading.Lock()

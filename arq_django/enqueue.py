@@ -24,12 +24,12 @@ from django.db import transaction
 from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
-from .conf import get_config
-from .connection import async_pool, redis_failure, sync_client
-from .exceptions import EnqueueError
-from .handle import JobHandle
-from .plan import Duration, JobPlan, plan_job
-from .wake import queue_wake
+from arq_django.conf import get_config
+from arq_django.connection import async_pool, redis_failure, sync_client
+from arq_django.exceptions import EnqueueError
+from arq_django.handle import JobHandle
+from arq_django.plan import Duration, JobPlan, plan_job
+from arq_django.wake import queue_wake
 
 logger = logging.getLogger("arq_django.enqueue")
 
@@ -173,7 +173,7 @@ def record(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None
     """Create the job's mirror row once Redis has the job (when the mirror is on at enqueue); every
     sync enqueue path (``enqueue()``, ``ops.actions.submit`` behind the commands and the API) calls it."""
     if _mirror_on_enqueue():
-        from .mirror.producer import record_enqueued  # models load only once apps are ready
+        from arq_django.mirror.producer import record_enqueued  # models load only once apps are ready
 
         record_enqueued(plan, args, kwargs)
 
@@ -262,7 +262,7 @@ async def aenqueue(
     if not await awrite(plan):
         return None
     if _mirror_on_enqueue():
-        from .mirror.producer import arecord_enqueued
+        from arq_django.mirror.producer import arecord_enqueued
 
         await arecord_enqueued(plan, args, kwargs)
     return JobHandle(plan.job_id, plan.queue_name, plan.function)

@@ -28,7 +28,7 @@ from arq.constants import (
 )
 from redis.commands.core import AsyncScript
 
-from .redis_errors import REDIS_DOWN
+from arq_django.redis_errors import REDIS_DOWN
 
 logger = logging.getLogger("arq_django.worker")
 _RETRY_S = 0.5

@@ -20,14 +20,14 @@ from arq.jobs import Job, JobDef, JobResult, deserialize_job, deserialize_result
 from arq.jobs import ResultNotFound as ArqResultNotFound
 from arq.utils import timestamp_ms
 
-from .abort import aabort, abort
-from .conf import get_config
-from .connection import async_pool, redis_failure, sync_client
-from .exceptions import JobFailed, JobResultTimeout, RedisUnavailable, ResultNotFound
-from .progress import Progress
-from .progress import aread as aread_progress
-from .progress import read as read_progress
-from .serializers import get_serializer
+from arq_django.abort import aabort, abort
+from arq_django.conf import get_config
+from arq_django.connection import async_pool, redis_failure, sync_client
+from arq_django.exceptions import JobFailed, JobResultTimeout, RedisUnavailable, ResultNotFound
+from arq_django.progress import Progress
+from arq_django.progress import aread as aread_progress
+from arq_django.progress import read as read_progress
+from arq_django.serializers import get_serializer
 
 POLL_INTERVAL = 0.05
 

@@ -20,9 +20,9 @@ from typing import Any, cast
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
-from .conf import get_config
-from .events import JobEnd, JobStart
-from .stats import JobStats
+from arq_django.conf import get_config
+from arq_django.events import JobEnd, JobStart
+from arq_django.stats import JobStats
 
 logger = logging.getLogger("arq_django.worker")
 

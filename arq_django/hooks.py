@@ -12,16 +12,16 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from . import heartbeat
-from .conf import get_config
-from .db_hygiene import DbHygiene
-from .ingest import background as list_ingestion
-from .overruns import CTX_KEY as OVERRUNS_KEY
-from .overruns import Overruns
-from .progress import CTX_KEY as PROGRESS_KEY
-from .progress import ProgressReporter, ttl_for_jobs
-from .runner import EXECUTOR_KEY
-from .signals import SignalSender
+from arq_django import heartbeat
+from arq_django.conf import get_config
+from arq_django.db_hygiene import DbHygiene
+from arq_django.ingest import background as list_ingestion
+from arq_django.overruns import CTX_KEY as OVERRUNS_KEY
+from arq_django.overruns import Overruns
+from arq_django.progress import CTX_KEY as PROGRESS_KEY
+from arq_django.progress import ProgressReporter, ttl_for_jobs
+from arq_django.runner import EXECUTOR_KEY
+from arq_django.signals import SignalSender
 
 logger = logging.getLogger("arq_django.worker")
 HYGIENE_KEY = "arq_django_db_hygiene"
@@ -46,7 +46,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         sender = ctx[SIGNALS_KEY] = SignalSender()
         worker.add_listener(sender)
         if config.mirror:
-            from .mirror.listener import Mirror  # models load only once apps are ready
+            from arq_django.mirror.listener import Mirror  # models load only once apps are ready
 
             mirror = ctx[MIRROR_KEY] = Mirror.from_config(config)
             worker.add_listener(mirror)

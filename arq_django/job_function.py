@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
-    from .handle import JobHandle
+    from arq_django.handle import JobHandle
 
 P = ParamSpec("P")
 R_co = TypeVar("R_co", covariant=True)
@@ -73,12 +73,12 @@ def attach(func: Callable[..., Any], job_name: str) -> JobFunction[Any, Any]:
     """Give ``func`` its name and the enqueue methods; the function object itself is returned."""
 
     def enqueue(*args: Any, **kwargs: Any) -> JobHandle | None:
-        from .enqueue import enqueue as enqueue_job  # enqueue imports the registry, which imports us
+        from arq_django.enqueue import enqueue as enqueue_job  # enqueue imports the registry, which imports us
 
         return enqueue_job(job_name, *args, **kwargs)
 
     async def aenqueue(*args: Any, **kwargs: Any) -> JobHandle | None:
-        from .enqueue import aenqueue as aenqueue_job
+        from arq_django.enqueue import aenqueue as aenqueue_job
 
         return await aenqueue_job(job_name, *args, **kwargs)
 

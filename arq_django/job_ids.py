@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from .exceptions import InvalidJobId
+from arq_django.exceptions import InvalidJobId
 
 MAX_LENGTH = 255
 ALLOWED = "ASCII letters, digits and _ - . : @ + ="

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from . import crontab
-from .retry import RetryPolicy
+from arq_django import crontab
+from arq_django.retry import RetryPolicy
 
 Seconds = int | float | timedelta
 

@@ -13,14 +13,14 @@ from arq.jobs import serialize_job
 from arq.utils import timestamp_ms, to_ms
 from django.utils import timezone
 
-from .conf import get_config
-from .exceptions import InvalidArguments, SerializationError
-from .job_ids import check_job_id
-from .priority import check_priority, shift_ms
-from .queues import route
-from .registry import JobSpec, registry
-from .serializers import Serializer, get_serializer
-from .unique import marker_key, unique_job_id
+from arq_django.conf import get_config
+from arq_django.exceptions import InvalidArguments, SerializationError
+from arq_django.job_ids import check_job_id
+from arq_django.priority import check_priority, shift_ms
+from arq_django.queues import route
+from arq_django.registry import JobSpec, registry
+from arq_django.serializers import Serializer, get_serializer
+from arq_django.unique import marker_key, unique_job_id
 
 Duration = int | float | timedelta
 MAX_CALL_SHAPES = 64

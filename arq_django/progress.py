@@ -18,8 +18,8 @@ from typing import Any, cast
 
 from arq.connections import ArqRedis
 
-from .conf import get_config
-from .connection import sync_client
+from arq_django.conf import get_config
+from arq_django.connection import sync_client
 
 KEY_PREFIX = "arq_django:progress:"
 CTX_KEY = "progress"

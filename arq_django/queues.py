@@ -11,9 +11,9 @@
 
 from __future__ import annotations
 
-from .conf import get_config
-from .exceptions import UnknownQueue
-from .registry import JobSpec, registry
+from arq_django.conf import get_config
+from arq_django.exceptions import UnknownQueue
+from arq_django.registry import JobSpec, registry
 
 
 def known_queues() -> tuple[str, ...]:

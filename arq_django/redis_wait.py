@@ -8,8 +8,8 @@ import time
 
 import redis
 
-from .connection import redis_failure, sync_client
-from .exceptions import RedisUnavailable
+from arq_django.connection import redis_failure, sync_client
+from arq_django.exceptions import RedisUnavailable
 
 logger = logging.getLogger("arq_django.worker")
 

@@ -11,13 +11,13 @@ from typing import Any, overload
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules
 
-from . import crontab
-from .conf import get_config
-from .exceptions import DuplicateJobName, JobNotRegistered
-from .job_function import Handler, JobFunction, P, R_co, attach, call_signature
-from .options import Seconds, cron_options, retry_policy, seconds, unique_options
-from .priority import check_priority
-from .retry import RetryPolicy
+from arq_django import crontab
+from arq_django.conf import get_config
+from arq_django.exceptions import DuplicateJobName, JobNotRegistered
+from arq_django.job_function import Handler, JobFunction, P, R_co, attach, call_signature
+from arq_django.options import Seconds, cron_options, retry_policy, seconds, unique_options
+from arq_django.priority import check_priority
+from arq_django.retry import RetryPolicy
 
 
 @dataclass(frozen=True)

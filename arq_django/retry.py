@@ -17,7 +17,7 @@ from typing import Any
 
 from arq.worker import Retry
 
-from .conf import get_config
+from arq_django.conf import get_config
 
 Handler = Callable[..., Awaitable[Any]]
 

@@ -16,15 +16,15 @@ from arq.cron import CronJob, cron
 from arq.worker import Function, func
 from django.db import close_old_connections
 
-from .exceptions import SerializationError
-from .overruns import CTX_KEY as OVERRUNS_KEY
-from .overruns import Overruns
-from .progress import CTX_KEY as PROGRESS_KEY
-from .progress import ProgressReporter
-from .registry import JobSpec
-from .retry import with_retries, with_timeout
-from .serializers import get_serializer
-from .unique import hold_for
+from arq_django.exceptions import SerializationError
+from arq_django.overruns import CTX_KEY as OVERRUNS_KEY
+from arq_django.overruns import Overruns
+from arq_django.progress import CTX_KEY as PROGRESS_KEY
+from arq_django.progress import ProgressReporter
+from arq_django.registry import JobSpec
+from arq_django.retry import with_retries, with_timeout
+from arq_django.serializers import get_serializer
+from arq_django.unique import hold_for
 
 logger = logging.getLogger("arq_django.runner")
 

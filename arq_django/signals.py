@@ -24,9 +24,9 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from .events import JobEnd, JobStart, Outcome
-from .exceptions import JobNotRegistered
-from .registry import registry
+from arq_django.events import JobEnd, JobStart, Outcome
+from arq_django.exceptions import JobNotRegistered
+from arq_django.registry import registry
 
 logger = logging.getLogger("arq_django.signals")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
-from .events import JobEnd, JobStart
+from arq_django.events import JobEnd, JobStart
 
 logger = logging.getLogger("arq_django.stats")
 

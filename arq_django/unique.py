@@ -19,7 +19,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .serializers import TAG, json_dumps
+from arq_django.serializers import TAG, json_dumps
 
 MARKER_PREFIX = "arq_django:unique:"
 Handler = Callable[..., Awaitable[Any]]

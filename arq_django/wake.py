@@ -24,7 +24,7 @@ from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 from redis.exceptions import RedisError
 
-from .connection import aclose
+from arq_django.connection import aclose
 
 logger = logging.getLogger("arq_django.worker")
 

@@ -20,11 +20,11 @@ if not apps.ready:
             "or run python manage.py arq_worker"
         )
     django.setup()
-    from .logs import configure
+    from arq_django.logs import configure
 
     configure()  # arq's CLI configures its own logger only, after this import: ours would stay silent
 
-from .worker_settings import apply, build
+from arq_django.worker_settings import apply, build
 
 
 class WorkerSettings:

@@ -29,12 +29,12 @@ from arq.jobs import SerializationError, deserialize_job_raw, serialize_result
 from arq.utils import args_to_string, ms_to_datetime, timestamp_ms, to_ms, truncate
 from arq.worker import JobExecutionFailed, Retry, RetryJob
 
-from .claim import ClaimedJob
-from .early import EarlyFailure, describe
-from .events import JobEnd, JobListener, JobStart, Outcome
-from .finish import Finish, Finisher, wait_written
-from .hooks import worker_name
-from .worker_loop import LoopWorker
+from arq_django.claim import ClaimedJob
+from arq_django.early import EarlyFailure, describe
+from arq_django.events import JobEnd, JobListener, JobStart, Outcome
+from arq_django.finish import Finish, Finisher, wait_written
+from arq_django.hooks import worker_name
+from arq_django.worker_loop import LoopWorker
 
 logger = logging.getLogger("arq.worker")
 _NO_RESULT = object()

@@ -38,10 +38,10 @@ from arq.connections import create_pool, log_redis_info
 from arq.utils import timestamp_ms, to_unix_ms
 from redis.exceptions import RedisError
 
-from .burst import OwnWork
-from .claim import Claim, ClaimedJob, Claimer
-from .redis_errors import REDIS_DOWN
-from .wake import WakeListener
+from arq_django.burst import OwnWork
+from arq_django.claim import Claim, ClaimedJob, Claimer
+from arq_django.redis_errors import REDIS_DOWN
+from arq_django.wake import WakeListener
 
 logger = logging.getLogger("arq.worker")
 

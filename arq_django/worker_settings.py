@@ -13,15 +13,15 @@ from arq.utils import to_seconds
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from . import hooks
-from .cli_dispatch import install
-from .conf import get_config
-from .connection import redis_settings
-from .queues import check_known, cron_jobs_for, jobs_for
-from .registry import registry
-from .runner import to_cron_job, to_function
-from .serializers import get_serializer
-from .worker_class import Worker
+from arq_django import hooks
+from arq_django.cli_dispatch import install
+from arq_django.conf import get_config
+from arq_django.connection import redis_settings
+from arq_django.queues import check_known, cron_jobs_for, jobs_for
+from arq_django.registry import registry
+from arq_django.runner import to_cron_job, to_function
+from arq_django.serializers import get_serializer
+from arq_django.worker_class import Worker
 
 install()
 
@@ -84,7 +84,7 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         "burst_wait_deferred": config.burst_wait_deferred,
     }
     if config.mirror and config.result_retention is not None:
-        from .mirror.retention import cron_job
+        from arq_django.mirror.retention import cron_job
 
         options["cron_jobs"] = [*options["cron_jobs"], cron_job()]
     options.update(overrides)

@@ -21,7 +21,7 @@ from arq.connections import RedisSettings, create_pool
 from arq.jobs import serialize_result
 from arq.utils import timestamp_ms
 
-from .run import DEFAULT_URL, setup_django, with_db
+from bench.run import DEFAULT_URL, setup_django, with_db
 
 QUEUE = "arq:queue"
 TOKEN = "bench-" + "t" * 40

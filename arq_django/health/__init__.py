@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..conf import Config, get_config
-from ..queues import known_queues
-from .checks import BacklogCheck, Check, CheckFailed, DatabaseCheck, IngestCheck, RedisCheck, WorkersCheck
-from .runner import CheckResult, HealthReport, run_checks
+from arq_django.conf import Config, get_config
+from arq_django.queues import known_queues
+from arq_django.health.checks import BacklogCheck, Check, CheckFailed, DatabaseCheck, IngestCheck, RedisCheck, WorkersCheck
+from arq_django.health.runner import CheckResult, HealthReport, run_checks
 
 __all__ = ["Check", "CheckFailed", "CheckResult", "HealthReport", "build_checks", "health_report"]
 

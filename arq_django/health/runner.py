@@ -15,7 +15,7 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from .checks import Check, CheckFailed
+from arq_django.health.checks import Check, CheckFailed
 
 logger = logging.getLogger("arq_django.health")
 

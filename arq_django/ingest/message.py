@@ -18,9 +18,9 @@ from typing import Any
 
 from arq.utils import timestamp_ms
 
-from ..exceptions import ArqDjangoError
-from ..plan import JobPlan, plan_job
-from ..registry import JobSpec, registry
+from arq_django.exceptions import ArqDjangoError
+from arq_django.plan import JobPlan, plan_job
+from arq_django.registry import JobSpec, registry
 
 OPTIONS = ("job_id", "queue", "defer_by", "defer_until", "expires", "priority")
 """The keys a message's ``"options"`` object may hold (anything else is refused, so typos show)."""

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..plan import JobPlan
-from . import dead_letters
-from .keys import SourceKeys
+from arq_django.plan import JobPlan
+from arq_django.ingest import dead_letters
+from arq_django.ingest.keys import SourceKeys
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ import redis
 from arq.constants import result_key_prefix
 from arq.jobs import deserialize_result
 
-from ..exceptions import JobFailed
-from ..models import JobResult
-from ..serializers import Loads, get_serializer
-from .clean import fit_id
-from .rows import RowUpdate
-from .writer import database_for_writes, upsert
+from arq_django.exceptions import JobFailed
+from arq_django.models import JobResult
+from arq_django.serializers import Loads, get_serializer
+from arq_django.mirror.clean import fit_id
+from arq_django.mirror.rows import RowUpdate
+from arq_django.mirror.writer import database_for_writes, upsert
 
 logger = logging.getLogger("arq_django.mirror")
 

@@ -11,9 +11,9 @@ from typing import Any, Final
 from arq.cron import CronJob, cron
 from asgiref.sync import sync_to_async
 
-from ..conf import get_config
-from ..models import JobResult
-from .actions import forget_results
+from arq_django.conf import get_config
+from arq_django.models import JobResult
+from arq_django.mirror.actions import forget_results
 
 logger = logging.getLogger("arq_django.mirror")
 

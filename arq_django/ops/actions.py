@@ -8,13 +8,13 @@ from typing import Any, cast
 
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 
-from ..connection import sync_client
-from ..enqueue import record, write
-from ..exceptions import ArqDjangoError
-from ..handle import JobHandle
-from ..plan import plan_job
-from . import history
-from .queues import check_queue_key
+from arq_django.connection import sync_client
+from arq_django.enqueue import record, write
+from arq_django.exceptions import ArqDjangoError
+from arq_django.handle import JobHandle
+from arq_django.plan import plan_job
+from arq_django.ops import history
+from arq_django.ops.queues import check_queue_key
 
 RETRIED_PREFIX = "arq_django:retried:"
 """``arq_django:retried:<old id>`` → the id of the job that retried it (kept as long as a result)."""

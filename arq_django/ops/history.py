@@ -24,12 +24,12 @@ import redis
 from arq.constants import result_key_prefix
 from arq.jobs import JobResult, deserialize_result
 
-from ..connection import sync_client
-from ..exceptions import JobFailed
-from ..finish import history_key
-from ..queues import known_queues
-from ..serializers import get_serializer
-from ..stats import read_recent_outcomes
+from arq_django.connection import sync_client
+from arq_django.exceptions import JobFailed
+from arq_django.finish import history_key
+from arq_django.queues import known_queues
+from arq_django.serializers import get_serializer
+from arq_django.stats import read_recent_outcomes
 
 MAX_SCANNED = 20_000
 """At most this many history entries are read by one :func:`find_results` call."""

@@ -9,7 +9,7 @@ import redis
 from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 
-from .. import queues as routing
+from arq_django import queues as routing
 
 
 @dataclass(frozen=True)

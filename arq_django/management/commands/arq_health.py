@@ -8,7 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from arq_django.health import health_report
 
-from ._output import write_json
+from arq_django.management.commands._output import write_json
 
 
 class Command(BaseCommand):

@@ -20,7 +20,7 @@ from arq_django.ingest import InlineIngester, ListIngester
 from arq_django.ingest.ingester import run_until_signalled
 from arq_django.redis_wait import wait_for_redis
 
-from ._worker_args import add_worker_arguments
+from arq_django.management.commands._worker_args import add_worker_arguments
 
 
 def _positive(cast: type[int] | type[float]) -> Any:
