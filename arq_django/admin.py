@@ -18,8 +18,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from arq_django.exceptions import ArqDjangoError
-from arq_django.mirror.actions import ABORTABLE, RETRYABLE, abort_rows, forget_results, retry
 from arq_django.models import JobResult
+from arq_django.ops.mirror_actions import ABORTABLE, RETRYABLE, abort_rows, forget_results, retry
 
 
 def _pretty(value: Any) -> SafeString | str:

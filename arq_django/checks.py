@@ -10,8 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from arq_django.conf import build_config
 from arq_django.exceptions import DuplicateJobName, UnknownQueue
-from arq_django.queues import route
-from arq_django.registry import registry
+from arq_django.jobs.registry import registry
+from arq_django.jobs.routing import route
 from arq_django.serializers import get_serializer
 
 

@@ -152,7 +152,7 @@ class Config:
     result_retention: float | None
     """Seconds after which finished rows are pruned by a built-in hourly cron job; ``None``: never."""
     priority_step: float = 0.1
-    """Seconds of queue age one priority step is worth (see :mod:`arq_django.priority`)."""
+    """Seconds of queue age one priority step is worth (see :mod:`arq_django.jobs.priority`)."""
     queues_listed: bool = False
     """``QUEUES`` was given: only those queues are known (else the default and the routed ones)."""
     list_sources: tuple[str, ...] = ()

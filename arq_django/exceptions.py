@@ -65,4 +65,4 @@ class RedisUnavailable(ArqDjangoError, ConnectionError):
 
 
 class InvalidJobId(ArqDjangoError, ValueError):
-    """A caller-chosen job id breaks the id rule (:mod:`arq_django.job_ids`) or takes a reserved shape."""
+    """A caller-chosen job id breaks the rule of :mod:`arq_django.jobs.job_ids` or takes a reserved shape."""

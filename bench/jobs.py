@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from arq_django import job
-
 from bench.handlers import COUNTER_KEY, STARTS_KEY, bench_noop, bench_stamp
 
 NOOP = "bench_noop"

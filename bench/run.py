@@ -32,7 +32,6 @@ from arq_django import aenqueue, enqueue
 from arq_django.conf import get_config
 from arq_django.connection import aclose_pools, redact_url
 from arq_django.serializers import Serializer, get_serializer
-
 from bench import database, workers
 from bench.jobs import NOOP
 

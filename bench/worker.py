@@ -53,8 +53,7 @@ def build(args: argparse.Namespace) -> Worker:
         from bench.run import setup_django
 
         setup_django(args.redis_url, mirror=args.kind == "arq_django_mirror")
-        from arq_django import worker_settings
-
+        from arq_django.worker import settings as worker_settings
         from bench import jobs  # noqa: F401 - registers the bench jobs
 
         return worker_settings.create_worker(args.queue, burst=burst, handle_signals=handle_signals)

@@ -26,7 +26,6 @@ import redis
 
 from arq_django import embedded, enqueue
 from arq_django.conf import get_config
-
 from bench import database
 from bench.jobs import COUNTER_KEY, NOOP, STAMP, STARTS_KEY
 

@@ -1,7 +1,6 @@
 """Development: DEBUG, console email, and a Redis that is always there (embedded when none runs)."""
 
 from arq_django.embedded import dev_redis_url
-
 from settings.base import *  # noqa: F403
 from settings.base import BASE_DIR, arq_django_settings, env, mail_settings
 

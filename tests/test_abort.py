@@ -8,8 +8,8 @@ import pytest
 from arq.constants import abort_jobs_ss
 
 from arq_django import aabort, abort, enqueue
-from arq_django.events import JobEnd, Outcome
-from arq_django.worker_settings import create_worker
+from arq_django.worker.events import JobEnd, Outcome
+from arq_django.worker.settings import create_worker
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -19,8 +19,8 @@ from arq.jobs import DeserializationError, Job
 from arq.worker import JobExecutionFailed, func
 
 from arq_django.connection import aclose
-from arq_django.events import JobEnd
-from arq_django.worker_settings import create_worker
+from arq_django.worker.events import JobEnd
+from arq_django.worker.settings import create_worker
 from tests.jobs_app.jobs import sleepy
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from arq_django import enqueue
-from arq_django.worker_settings import build, create_worker
+from arq_django.worker.settings import build, create_worker
 from tests.conftest import ROOT, WorkerProcess
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -10,8 +10,8 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.utils import timestamp_ms
 
-from arq_django.claim import RETRY_KEY_TTL_S, Claimer
 from arq_django.connection import aclose
+from arq_django.worker.claim import RETRY_KEY_TTL_S, Claimer
 
 pytestmark = pytest.mark.integration
 QUEUE = "arq:queue"

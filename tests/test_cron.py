@@ -10,10 +10,10 @@ from arq.cron import next_cron
 from django.core.exceptions import ImproperlyConfigured
 
 from arq_django import enqueue, job
-from arq_django.crontab import CronSchedule, CronSpecError, parse
-from arq_django.registry import registry
-from arq_django.runner import to_cron_job
-from arq_django.worker_settings import build, create_worker
+from arq_django.jobs.crontab import CronSchedule, CronSpecError, parse
+from arq_django.jobs.handlers import to_cron_job
+from arq_django.jobs.registry import registry
+from arq_django.worker.settings import build, create_worker
 from tests.conftest import wait_for
 
 ANY = None

@@ -3,8 +3,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from arq_django import db_hygiene
-from arq_django.events import JobEnd, Outcome
+from arq_django.worker import db_hygiene
+from arq_django.worker.events import JobEnd, Outcome
 
 
 def end(outcome: Outcome) -> JobEnd:

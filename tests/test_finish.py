@@ -19,7 +19,7 @@ from arq.constants import (
 from arq.utils import to_ms
 
 from arq_django.connection import aclose
-from arq_django.finish import Finish, Finisher, wait_written
+from arq_django.worker.finish import Finish, Finisher, wait_written
 
 pytestmark = pytest.mark.integration
 QUEUE = "arq:queue"

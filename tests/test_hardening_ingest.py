@@ -26,7 +26,7 @@ from arq_django.ingest.keys import SourceKeys
 from arq_django.mirror.clean import fit_id
 from arq_django.models import JobResult
 from arq_django.serializers import get_serializer
-from arq_django.worker_settings import create_worker
+from arq_django.worker.settings import create_worker
 from tests.hardening import deep, messages, record
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

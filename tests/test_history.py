@@ -10,9 +10,9 @@ from arq.utils import timestamp_ms
 from django.utils import timezone
 
 from arq_django import abort, enqueue
-from arq_django.finish import HISTORY_MAX, Finish, Finisher, history_key
 from arq_django.ops import history
 from arq_django.serializers import get_serializer
+from arq_django.worker.finish import HISTORY_MAX, Finish, Finisher, history_key
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

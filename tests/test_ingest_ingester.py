@@ -13,7 +13,7 @@ from arq_django.ingest import ListIngester, dead_letters
 from arq_django.ingest.ingester import Outcome
 from arq_django.ingest.keys import SourceKeys
 from arq_django.ingest.message import parse, plan
-from arq_django.worker_settings import create_worker
+from arq_django.worker.settings import create_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from arq_django import InvalidArguments, JobNotRegistered, aenqueue, enqueue, job
-from arq_django.registry import registry
+from arq_django.jobs.registry import registry
 from tests.jobs_app.jobs import add, echo, sync_add
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,7 +116,7 @@ def test_editors_see_the_parameters(tmp_path):
     config = tmp_path / "mypy.ini"
     config.write_text("[mypy]\nstrict = True\nfollow_imports = silent\n")
     out, _err, _status = api.run(["--config-file", str(config), "--no-incremental", str(probe)])
-    assert 'Revealed type is "def (a: int, b: int) -> arq_django.handle.JobHandle | None"' in out
+    assert 'Revealed type is "def (a: int, b: int) -> arq_django.client.handle.JobHandle | None"' in out
     assert 'Argument 2 to "enqueue" of "JobFunction" has incompatible type "str"; expected "int"' in out
     assert 'Unexpected keyword argument "c" for "delay"' in out
 

@@ -1,4 +1,4 @@
-"""The job id rule (arq_django.job_ids), enforced on every enqueue path: enqueue(), aenqueue(), the
+"""The job id rule (arq_django.jobs.job_ids), enforced on every enqueue path: enqueue(), aenqueue(), the
 arq_enqueue command and the API."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from arq_django import aenqueue, enqueue
 from arq_django.exceptions import InvalidJobId
-from arq_django.job_ids import MAX_LENGTH, RULE, check_job_id, check_not_reserved
+from arq_django.jobs.job_ids import MAX_LENGTH, RULE, check_job_id, check_not_reserved
 
 BAD_IDS = [
     "",

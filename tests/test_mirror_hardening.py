@@ -17,7 +17,6 @@ from django.urls import reverse
 
 from arq_django import enqueue
 from arq_django.connection import sync_client
-from arq_django.events import JobEnd, Outcome
 from arq_django.mirror import listener
 from arq_django.mirror.clean import fit_id
 from arq_django.mirror.reconcile import reconcile
@@ -25,6 +24,7 @@ from arq_django.mirror.rows import RowUpdate
 from arq_django.mirror.writer import upsert
 from arq_django.models import JobResult
 from arq_django.serializers import get_serializer
+from arq_django.worker.events import JobEnd, Outcome
 
 pytestmark = pytest.mark.django_db(transaction=True)
 Status = JobResult.Status

@@ -12,12 +12,12 @@ from asgiref.sync import sync_to_async
 from django.db import OperationalError, connections
 
 from arq_django import aenqueue
-from arq_django.abort import aabort
+from arq_django.client.abort import aabort
 from arq_django.connection import aclose_pools
-from arq_django.events import JobEnd, Outcome
 from arq_django.mirror import listener
 from arq_django.models import JobResult
 from arq_django.serializers import JSON
+from arq_django.worker.events import JobEnd, Outcome
 from tests.mirror_support import background_worker, row_when, status_is, until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -7,7 +7,7 @@ import pytest
 from django.db import OperationalError, transaction
 
 from arq_django import enqueue
-from arq_django.mirror import producer
+from arq_django.mirror import enqueued as producer
 from arq_django.models import JobResult
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -12,7 +12,7 @@ from arq_django.mirror.reconcile import reconcile
 from arq_django.mirror.rows import RowUpdate
 from arq_django.mirror.writer import upsert
 from arq_django.models import JobResult
-from arq_django.worker_settings import create_worker
+from arq_django.worker.settings import create_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 Status = JobResult.Status

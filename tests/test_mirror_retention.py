@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from arq_django.mirror.retention import CRON_NAME, parse_age, prune, prune_results
 from arq_django.models import JobResult
-from arq_django.worker_settings import build
+from arq_django.worker.settings import build
 
 Status = JobResult.Status
 

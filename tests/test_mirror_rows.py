@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from arq_django.events import JobEnd, JobStart, Outcome
+from arq_django.jobs.progress import ProgressUpdate
 from arq_django.mirror.rows import RowUpdate, collect, merge
 from arq_django.models import JobResult
-from arq_django.progress import ProgressUpdate
+from arq_django.worker.events import JobEnd, JobStart, Outcome
 
 T0 = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 Status = JobResult.Status

@@ -8,7 +8,7 @@ import signal
 import pytest
 
 from arq_django import enqueue
-from arq_django.overruns import EXIT_STATUS
+from arq_django.worker.overruns import EXIT_STATUS
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -10,8 +10,8 @@ from arq.utils import timestamp_ms
 from django.core.exceptions import ImproperlyConfigured
 
 from arq_django import enqueue, job
-from arq_django.registry import registry
-from arq_django.worker_settings import create_worker
+from arq_django.jobs.registry import registry
+from arq_django.worker.settings import create_worker
 
 
 def test_score_is_run_at_minus_priority_steps(fake_redis):

@@ -9,7 +9,7 @@ import pytest
 
 from arq_django import JobHandle
 from arq_django.connection import aclose_pools, async_pool
-from arq_django.progress import ProgressReporter, ProgressUpdate, progress_key
+from arq_django.jobs.progress import ProgressReporter, ProgressUpdate, progress_key
 from tests.mirror_support import until
 
 pytestmark = pytest.mark.integration

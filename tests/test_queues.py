@@ -9,9 +9,9 @@ from django.core.exceptions import ImproperlyConfigured
 
 from arq_django import ArqDjangoError, UnknownQueue, enqueue, job
 from arq_django.checks import check_settings
-from arq_django.queues import known_queues
-from arq_django.registry import registry
-from arq_django.worker_settings import build, create_worker
+from arq_django.jobs.registry import registry
+from arq_django.jobs.routing import known_queues
+from arq_django.worker.settings import build, create_worker
 
 
 def test_unknown_queue_names_the_known_ones(fake_redis):

@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from arq_django import JobNotRegistered, job
-from arq_django.registry import registry
+from arq_django.jobs.registry import registry
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from arq.utils import timestamp_ms
 from django.core.exceptions import ImproperlyConfigured
 
 from arq_django import JobFailed, enqueue, job
-from arq_django.events import JobEnd, Outcome
-from arq_django.registry import registry
-from arq_django.retry import RetryPolicy
-from arq_django.worker_settings import create_worker
+from arq_django.jobs.registry import registry
+from arq_django.jobs.retry import RetryPolicy
+from arq_django.worker.events import JobEnd, Outcome
+from arq_django.worker.settings import create_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

@@ -7,9 +7,9 @@ import logging
 import pytest
 
 from arq_django import enqueue
-from arq_django.events import Outcome
 from arq_django.signals import job_failed, job_finished, job_started
-from arq_django.worker_settings import create_worker
+from arq_django.worker.events import Outcome
+from arq_django.worker.settings import create_worker
 from tests.jobs_app.jobs import boom as boom_handler
 from tests.jobs_app.jobs import slow_tries
 

@@ -11,9 +11,9 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 
 from arq_django import enqueue, job
-from arq_django.registry import registry
-from arq_django.unique import marker_key, unique_job_id
-from arq_django.worker_settings import create_worker
+from arq_django.jobs.registry import registry
+from arq_django.jobs.unique import marker_key, unique_job_id
+from arq_django.worker.settings import create_worker
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -10,7 +10,7 @@ from arq.connections import ArqRedis, RedisSettings, create_pool
 
 from arq_django import aenqueue, enqueue
 from arq_django.connection import aclose
-from arq_django.wake import WAKE_CAP, WakeListener, wake_key
+from arq_django.worker.wake import WAKE_CAP, WakeListener, wake_key
 from tests.conftest import wait_for_async
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,7 @@ from arq.worker import Worker, func
 from arq_django import JobFailed, aenqueue, enqueue
 from arq_django.connection import aclose, aclose_pools
 from arq_django.serializers import JSON
-from arq_django.worker_settings import create_worker
+from arq_django.worker.settings import create_worker
 from tests.conftest import ROOT, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -205,7 +205,7 @@ def test_arq_cli_builds_the_arq_django_worker(redis_url):
     import arq.worker
 
     from arq_django.worker import WorkerSettings
-    from arq_django.worker_class import Worker as DjangoWorker
+    from arq_django.worker.execute import Worker as DjangoWorker
 
     assert "functions" in WorkerSettings.__dict__ and "redis_settings" in WorkerSettings.__dict__
     assert arq.cli.create_worker is arq.worker.create_worker

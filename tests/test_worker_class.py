@@ -8,9 +8,9 @@ import pytest
 from arq.constants import abort_jobs_ss, job_key_prefix
 
 from arq_django import JobFailed, enqueue
-from arq_django.events import JobEnd, JobStart, Outcome
 from arq_django.serializers import JSON
-from arq_django.worker_settings import create_worker
+from arq_django.worker.events import JobEnd, JobStart, Outcome
+from arq_django.worker.settings import create_worker
 
 pytestmark = pytest.mark.integration
 

@@ -85,7 +85,7 @@ def test_log_level_quiets_the_info_lines(redis_url, tmp_path, workers):
 def test_logs_configure_respects_the_projects_handlers(monkeypatch):
     import logging
 
-    from arq_django import logs
+    from arq_django.worker import logs
 
     ours, theirs = logging.getLogger("arq"), logging.getLogger("arq_django")
     mine = logging.NullHandler()

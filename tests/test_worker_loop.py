@@ -26,8 +26,8 @@ from arq.worker import func
 from arq_django import JobFailed, aenqueue, enqueue
 from arq_django.connection import aclose, aclose_pools
 from arq_django.serializers import JSON
-from arq_django.wake import wake_key
-from arq_django.worker_settings import create_worker
+from arq_django.worker.settings import create_worker
+from arq_django.worker.wake import wake_key
 from tests.conftest import wait_for_async
 from tests.jobs_app.jobs import count
 
@@ -232,7 +232,7 @@ async def test_jobs_of_a_claim_whose_reply_was_lost_run_at_once(
 ) -> None:
     """Redis dies between running a claim and answering it: the worker's next claim releases the jobs
     that claim marked, instead of leaving them to their in-progress keys (job timeout + 10 s)."""
-    from arq_django import claim
+    from arq_django.worker import claim
     from tests.test_claim import lose_replies
 
     built = claim.Claimer.__init__

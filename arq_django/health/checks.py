@@ -14,9 +14,9 @@ from typing import Any, Protocol
 import redis
 from django.db import connections
 
-from arq_django.heartbeat import read_workers, workers_per_queue
 from arq_django.ingest.supervise import read_down
 from arq_django.ops.queues import queue_depths
+from arq_django.worker.heartbeat import read_workers, workers_per_queue
 
 
 class CheckFailed(Exception):

@@ -24,15 +24,15 @@ from arq.worker import Retry
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
+from arq_django.client.plan import JobPlan
 from arq_django.conf import get_config
-from arq_django.plan import JobPlan
-from arq_django.registry import JobSpec
-from arq_django.retry import max_tries
-from arq_django.runner import EXECUTOR_KEY, coroutine_for
 from arq_django.ingest.ingester import ListIngester
 from arq_django.ingest.lease import sleep_unless
 from arq_django.ingest.message import ListMessage
 from arq_django.ingest.outcome import Outcome
+from arq_django.jobs.handlers import EXECUTOR_KEY, coroutine_for
+from arq_django.jobs.registry import JobSpec
+from arq_django.jobs.retry import max_tries
 
 logger = logging.getLogger("arq_django.ingest")
 

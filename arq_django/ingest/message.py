@@ -1,7 +1,7 @@
 """The list message format, ``{"type": name, "data": {...}}``, and its translation into a job plan.
 
 Parsing is pure; :func:`plan` adds the registry (unknown job, arguments that do not fit the handler,
-a queue no worker serves) and reuses :func:`arq_django.plan.plan_job` for everything else, so a message
+a queue no worker serves) and reuses :func:`arq_django.client.plan.plan_job` for everything else, so a message
 is held to exactly the rules ``enqueue()`` applies. Every refusal is a :class:`MalformedMessage` whose
 text becomes the dead letter's reason.
 """
@@ -18,9 +18,9 @@ from typing import Any
 
 from arq.utils import timestamp_ms
 
+from arq_django.client.plan import JobPlan, plan_job
 from arq_django.exceptions import ArqDjangoError
-from arq_django.plan import JobPlan, plan_job
-from arq_django.registry import JobSpec, registry
+from arq_django.jobs.registry import JobSpec, registry
 
 OPTIONS = ("job_id", "queue", "defer_by", "defer_until", "expires", "priority")
 """The keys a message's ``"options"`` object may hold (anything else is refused, so typos show)."""

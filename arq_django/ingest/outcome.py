@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from arq_django.plan import JobPlan
+from arq_django.client.plan import JobPlan
 from arq_django.ingest import dead_letters
 from arq_django.ingest.keys import SourceKeys
 

@@ -18,11 +18,11 @@ from arq.constants import result_key_prefix
 from arq.jobs import deserialize_result
 
 from arq_django.exceptions import JobFailed
-from arq_django.models import JobResult
-from arq_django.serializers import Loads, get_serializer
 from arq_django.mirror.clean import fit_id
 from arq_django.mirror.rows import RowUpdate
 from arq_django.mirror.writer import database_for_writes, upsert
+from arq_django.models import JobResult
+from arq_django.serializers import Loads, get_serializer
 
 logger = logging.getLogger("arq_django.mirror")
 

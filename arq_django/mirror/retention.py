@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 
 from arq_django.conf import get_config
 from arq_django.models import JobResult
-from arq_django.mirror.actions import forget_results
+from arq_django.ops.mirror_actions import forget_results
 
 logger = logging.getLogger("arq_django.mirror")
 

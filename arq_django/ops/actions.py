@@ -8,11 +8,11 @@ from typing import Any, cast
 
 from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 
+from arq_django.client.enqueue import record, write
+from arq_django.client.handle import JobHandle
+from arq_django.client.plan import plan_job
 from arq_django.connection import sync_client
-from arq_django.enqueue import record, write
 from arq_django.exceptions import ArqDjangoError
-from arq_django.handle import JobHandle
-from arq_django.plan import plan_job
 from arq_django.ops import history
 from arq_django.ops.queues import check_queue_key
 

@@ -22,21 +22,21 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from arq_django.abort import abort
+from arq_django.client.abort import abort
 from arq_django.conf import get_config
 from arq_django.connection import sync_client
 from arq_django.exceptions import ArqDjangoError, EnqueueError
-from arq_django.heartbeat import read_workers
-from arq_django.job_ids import MAX_LENGTH, check_job_id, check_not_reserved, shown
+from arq_django.jobs.job_ids import MAX_LENGTH, check_job_id, check_not_reserved, shown
+from arq_django.jobs.registry import registry
+from arq_django.jobs.routing import is_known, known_queues
 from arq_django.mirror.retention import CRON_NAME as RETENTION_CRON
 from arq_django.ops import actions, jobs
 from arq_django.ops.durations import parse_duration
 from arq_django.ops.encoding import OpsJSONEncoder
 from arq_django.ops.status import read_status
-from arq_django.queues import is_known, known_queues
-from arq_django.registry import registry
-from arq_django.stats import read_function_stats
 from arq_django.views.auth import View, api_tokens, error, protected
+from arq_django.worker.heartbeat import read_workers
+from arq_django.worker.stats import read_function_stats
 
 logger = logging.getLogger("arq_django.api")
 

@@ -1,4 +1,5 @@
-"""``arq arq_django.worker.WorkerSettings``: importing this module boots Django and registers every job.
+"""``arq arq_django.worker.WorkerSettings`` (via ``arq_django.worker.__getattr__``): importing this module
+boots Django and registers every job.
 
 ``DJANGO_SETTINGS_MODULE`` comes from the environment and must be set (the package cannot guess your
 project); ``ARQ_QUEUE=name`` selects the queue this worker serves; ``ARQ_REDIS_RETRIES=N`` stops a worker
@@ -20,11 +21,11 @@ if not apps.ready:
             "or run python manage.py arq_worker"
         )
     django.setup()
-    from arq_django.logs import configure
+    from arq_django.worker.logs import configure
 
     configure()  # arq's CLI configures its own logger only, after this import: ours would stay silent
 
-from arq_django.worker_settings import apply, build
+from arq_django.worker.settings import apply, build
 
 
 class WorkerSettings:

@@ -4,9 +4,9 @@ arq's loop sleeps ``poll_delay`` between polls and reads at most ``queue_read_li
 one worker runs at most ``queue_read_limit / poll_delay`` jobs a second and a new job waits up to
 ``poll_delay``. This loop instead:
 
-- claims up to its free slots in one round trip (:mod:`arq_django.claim`), and claims again as soon as
+- claims up to its free slots in one round trip (:mod:`arq_django.worker.claim`), and claims again as soon as
   a slot frees while the last claim came back full;
-- waits on the queue's wake list (:mod:`arq_django.wake`), which ``enqueue()`` signals, so a new job
+- waits on the queue's wake list (:mod:`arq_django.worker.wake`), which ``enqueue()`` signals, so a new job
   starts within milliseconds;
 - keeps its own timers: the earliest deferred job's score (so deferred jobs, retries and cron start on
   time) and every ``poll_delay`` a one-command look at the queue's head, for jobs written by plain arq
@@ -38,10 +38,10 @@ from arq.connections import create_pool, log_redis_info
 from arq.utils import timestamp_ms, to_unix_ms
 from redis.exceptions import RedisError
 
-from arq_django.burst import OwnWork
-from arq_django.claim import Claim, ClaimedJob, Claimer
 from arq_django.redis_errors import REDIS_DOWN
-from arq_django.wake import WakeListener
+from arq_django.worker.burst import OwnWork
+from arq_django.worker.claim import Claim, ClaimedJob, Claimer
+from arq_django.worker.wake import WakeListener
 
 logger = logging.getLogger("arq.worker")
 

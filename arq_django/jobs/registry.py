@@ -11,13 +11,13 @@ from typing import Any, overload
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import autodiscover_modules
 
-from arq_django import crontab
 from arq_django.conf import get_config
 from arq_django.exceptions import DuplicateJobName, JobNotRegistered
-from arq_django.job_function import Handler, JobFunction, P, R_co, attach, call_signature
-from arq_django.options import Seconds, cron_options, retry_policy, seconds, unique_options
-from arq_django.priority import check_priority
-from arq_django.retry import RetryPolicy
+from arq_django.jobs import crontab
+from arq_django.jobs.job_function import Handler, JobFunction, P, R_co, attach, call_signature
+from arq_django.jobs.options import Seconds, cron_options, retry_policy, seconds, unique_options
+from arq_django.jobs.priority import check_priority
+from arq_django.jobs.retry import RetryPolicy
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ class JobSpec:
     """The handler's parameters after ``ctx``, read once: enqueue binds the arguments against it."""
     call_shapes: set[tuple[int, tuple[str, ...]]] = field(default_factory=set, compare=False, repr=False)
     """(positional count, keyword names) already bound without error: binding depends on nothing
-    else, so enqueue skips ``Signature.bind`` for them (see :func:`arq_django.plan.plan_job`)."""
+    else, so enqueue skips ``Signature.bind`` for them (see :func:`arq_django.client.plan.plan_job`)."""
 
     @property
     def path(self) -> str:
@@ -180,15 +180,15 @@ def job(
     ``@job`` names it after the function; ``@job("email", queue=..., ...)`` sets the name and options:
 
     - ``queue``, ``timeout``, ``max_tries``, ``keep_result``: arq's per-job options;
-    - ``priority``: -100..100, higher runs first among ready jobs (:mod:`arq_django.priority`);
+    - ``priority``: -100..100, higher runs first among ready jobs (:mod:`arq_django.jobs.priority`);
     - ``cron`` (crontab string or arq's dict form), ``run_at_startup``, ``cron_kwargs``;
-    - ``retry_on``, ``retry_backoff``, ``retry_backoff_max``, ``retry_jitter`` (:mod:`arq_django.retry`);
-    - ``unique``, ``unique_for`` (:mod:`arq_django.unique`).
+    - ``retry_on``, ``retry_backoff``, ``retry_backoff_max``, ``retry_jitter`` (:mod:`arq_django.jobs.retry`);
+    - ``unique``, ``unique_for`` (:mod:`arq_django.jobs.unique`).
 
     Bad options (and a handler without a ``ctx`` parameter) raise ``ImproperlyConfigured`` naming the
     job, when its module is imported. The function itself is returned, so tests can still call it
     directly with a ``ctx`` dict; it gains ``.enqueue(...)``, ``.aenqueue(...)`` and ``.delay(...)``
-    (:mod:`arq_django.job_function`).
+    (:mod:`arq_django.jobs.job_function`).
     """
     if callable(func_or_name):
         return _register(func_or_name, None, {})

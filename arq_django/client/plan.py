@@ -15,12 +15,12 @@ from django.utils import timezone
 
 from arq_django.conf import get_config
 from arq_django.exceptions import InvalidArguments, SerializationError
-from arq_django.job_ids import check_job_id
-from arq_django.priority import check_priority, shift_ms
-from arq_django.queues import route
-from arq_django.registry import JobSpec, registry
+from arq_django.jobs.job_ids import check_job_id
+from arq_django.jobs.priority import check_priority, shift_ms
+from arq_django.jobs.registry import JobSpec, registry
+from arq_django.jobs.routing import route
+from arq_django.jobs.unique import marker_key, unique_job_id
 from arq_django.serializers import Serializer, get_serializer
-from arq_django.unique import marker_key, unique_job_id
 
 Duration = int | float | timedelta
 MAX_CALL_SHAPES = 64

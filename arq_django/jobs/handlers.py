@@ -17,16 +17,16 @@ from arq.worker import Function, func
 from django.db import close_old_connections
 
 from arq_django.exceptions import SerializationError
-from arq_django.overruns import CTX_KEY as OVERRUNS_KEY
-from arq_django.overruns import Overruns
-from arq_django.progress import CTX_KEY as PROGRESS_KEY
-from arq_django.progress import ProgressReporter
-from arq_django.registry import JobSpec
-from arq_django.retry import with_retries, with_timeout
+from arq_django.jobs.progress import CTX_KEY as PROGRESS_KEY
+from arq_django.jobs.progress import ProgressReporter
+from arq_django.jobs.registry import JobSpec
+from arq_django.jobs.retry import with_retries, with_timeout
+from arq_django.jobs.unique import hold_for
 from arq_django.serializers import get_serializer
-from arq_django.unique import hold_for
+from arq_django.worker.overruns import CTX_KEY as OVERRUNS_KEY
+from arq_django.worker.overruns import Overruns
 
-logger = logging.getLogger("arq_django.runner")
+logger = logging.getLogger("arq_django.jobs.handlers")
 
 EXECUTOR_KEY = "arq_django_executor"
 """``ctx`` key under which the worker keeps the thread pool that runs sync handlers."""

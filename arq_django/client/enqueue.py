@@ -3,10 +3,10 @@
 The sync path uses one pooled redis-py client and never starts an event loop. A generated id cannot
 collide, so that path is a single round trip (MULTI, PSETEX job, ZADD queue, LPUSH + LTRIM wake signal,
 EXEC); a caller-chosen ``_job_id`` (or a unique job's derived id) adds arq's WATCH / EXISTS guard so a
-second enqueue with the same id returns ``None``. The wake signal (:mod:`arq_django.wake`) lets an idle
+second enqueue with the same id returns ``None``. The wake signal (:mod:`arq_django.worker.wake`) lets an idle
 worker start the job at once. ``_on_commit=True`` / :func:`enqueue_on_commit` defer the write to
 ``transaction.on_commit``. With the result mirror on, the job's ``JobResult`` row is created once
-Redis has the job (:mod:`arq_django.mirror.producer`).
+Redis has the job (:mod:`arq_django.mirror.enqueued`).
 """
 
 from __future__ import annotations
@@ -24,14 +24,14 @@ from django.db import transaction
 from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
+from arq_django.client.handle import JobHandle
+from arq_django.client.plan import Duration, JobPlan, plan_job
 from arq_django.conf import get_config
 from arq_django.connection import async_pool, redis_failure, sync_client
 from arq_django.exceptions import EnqueueError
-from arq_django.handle import JobHandle
-from arq_django.plan import Duration, JobPlan, plan_job
-from arq_django.wake import queue_wake
+from arq_django.worker.wake import queue_wake
 
-logger = logging.getLogger("arq_django.enqueue")
+logger = logging.getLogger("arq_django.client.enqueue")
 
 
 def _queue_commands(pipe: Pipeline | AsyncPipeline, plan: JobPlan) -> None:
@@ -173,7 +173,7 @@ def record(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None
     """Create the job's mirror row once Redis has the job (when the mirror is on at enqueue); every
     sync enqueue path (``enqueue()``, ``ops.actions.submit`` behind the commands and the API) calls it."""
     if _mirror_on_enqueue():
-        from arq_django.mirror.producer import record_enqueued  # models load only once apps are ready
+        from arq_django.mirror.enqueued import record_enqueued  # models load only once apps are ready
 
         record_enqueued(plan, args, kwargs)
 
@@ -262,7 +262,7 @@ async def aenqueue(
     if not await awrite(plan):
         return None
     if _mirror_on_enqueue():
-        from arq_django.mirror.producer import arecord_enqueued
+        from arq_django.mirror.enqueued import arecord_enqueued
 
         await arecord_enqueued(plan, args, kwargs)
     return JobHandle(plan.job_id, plan.queue_name, plan.function)

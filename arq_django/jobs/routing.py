@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from arq_django.conf import get_config
 from arq_django.exceptions import UnknownQueue
-from arq_django.registry import JobSpec, registry
+from arq_django.jobs.registry import JobSpec, registry
 
 
 def known_queues() -> tuple[str, ...]:

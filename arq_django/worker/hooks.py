@@ -12,16 +12,16 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from arq_django import heartbeat
 from arq_django.conf import get_config
-from arq_django.db_hygiene import DbHygiene
 from arq_django.ingest import background as list_ingestion
-from arq_django.overruns import CTX_KEY as OVERRUNS_KEY
-from arq_django.overruns import Overruns
-from arq_django.progress import CTX_KEY as PROGRESS_KEY
-from arq_django.progress import ProgressReporter, ttl_for_jobs
-from arq_django.runner import EXECUTOR_KEY
+from arq_django.jobs.handlers import EXECUTOR_KEY
+from arq_django.jobs.progress import CTX_KEY as PROGRESS_KEY
+from arq_django.jobs.progress import ProgressReporter, ttl_for_jobs
 from arq_django.signals import SignalSender
+from arq_django.worker import heartbeat
+from arq_django.worker.db_hygiene import DbHygiene
+from arq_django.worker.overruns import CTX_KEY as OVERRUNS_KEY
+from arq_django.worker.overruns import Overruns
 
 logger = logging.getLogger("arq_django.worker")
 HYGIENE_KEY = "arq_django_db_hygiene"

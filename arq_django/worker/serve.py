@@ -14,7 +14,7 @@ from typing import Any
 from arq.worker import run_worker
 from django.core.exceptions import ImproperlyConfigured
 
-from arq_django import logs
+from arq_django.worker import logs
 
 logger = logging.getLogger("arq_django.worker")
 
@@ -34,7 +34,7 @@ class ServeOptions:
 
 def serve(options: ServeOptions) -> None:
     """Run one worker in this process until it stops."""
-    from arq_django.worker_settings import settings_class  # after django.setup() in a watched child
+    from arq_django.worker.settings import settings_class  # after django.setup() in a watched child
 
     logs.configure(options.log_level, verbose=options.verbose)
     # arq's run_worker builds the worker through cli_dispatch.create_worker, which waits for Redis.

@@ -2,8 +2,8 @@
 
 arq's CLI always instantiates ``arq.worker.Worker``. :func:`install` teaches arq's ``create_worker`` to
 honour a ``worker_class`` attribute on a settings class, so ``arq arq_django.worker.WorkerSettings``
-runs :class:`arq_django.worker_class.Worker`; settings without that attribute (plain arq users in the
-same process) are untouched. Such a worker first waits for its Redis (:mod:`arq_django.redis_wait`;
+runs :class:`arq_django.worker.execute.Worker`; settings without that attribute (plain arq users in the
+same process) are untouched. Such a worker first waits for its Redis (:mod:`arq_django.worker.redis_wait`;
 ``redis_retries`` on the settings limits the attempts), where arq would give up after five.
 """
 
@@ -26,7 +26,9 @@ def create_worker(settings_cls: Any, **kwargs: Any) -> arq.worker.Worker:
     worker_class = options.get("worker_class")
     if worker_class is None:
         return _arq_create_worker(settings_cls, **kwargs)
-    from arq_django.redis_wait import wait_for_redis  # settings are loaded by now (the module imports conf)
+    from arq_django.worker.redis_wait import (
+        wait_for_redis,  # settings are loaded by now (the module imports conf)
+    )
 
     wait_for_redis(options.get("redis_retries"))
     accepted = set(inspect.signature(worker_class).parameters) | set(

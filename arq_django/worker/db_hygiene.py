@@ -17,7 +17,7 @@ import logging
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
-from arq_django.events import JobEnd, JobStart, Outcome
+from arq_django.worker.events import JobEnd, JobStart, Outcome
 
 logger = logging.getLogger("arq_django.worker")
 

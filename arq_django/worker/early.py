@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 from arq.jobs import serialize_result
 from arq.utils import ms_to_datetime, timestamp_ms
 
-from arq_django.events import JobEnd, Outcome
+from arq_django.worker.events import JobEnd, Outcome
 
 if TYPE_CHECKING:
-    from arq_django.worker_class import Worker
+    from arq_django.worker.execute import Worker
 
 
 def describe(exc: BaseException) -> str:

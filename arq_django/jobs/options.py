@@ -10,8 +10,8 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from arq_django import crontab
-from arq_django.retry import RetryPolicy
+from arq_django.jobs import crontab
+from arq_django.jobs.retry import RetryPolicy
 
 Seconds = int | float | timedelta
 

@@ -13,15 +13,15 @@ from arq.utils import to_seconds
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from arq_django import hooks
-from arq_django.cli_dispatch import install
 from arq_django.conf import get_config
 from arq_django.connection import redis_settings
-from arq_django.queues import check_known, cron_jobs_for, jobs_for
-from arq_django.registry import registry
-from arq_django.runner import to_cron_job, to_function
+from arq_django.jobs.handlers import to_cron_job, to_function
+from arq_django.jobs.registry import registry
+from arq_django.jobs.routing import check_known, cron_jobs_for, jobs_for
 from arq_django.serializers import get_serializer
-from arq_django.worker_class import Worker
+from arq_django.worker import hooks
+from arq_django.worker.cli import install
+from arq_django.worker.execute import Worker
 
 install()
 
@@ -31,7 +31,7 @@ logger = logging.getLogger("arq_django.worker")
 def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
     """Options for a worker serving ``queue`` (default ``ARQ_DJANGO['QUEUE']``).
 
-    ``worker_class`` is arq_django's :class:`~arq_django.worker_class.Worker`; the rest are its keyword
+    ``worker_class`` is arq_django's :class:`~arq_django.worker.execute.Worker`; the rest are its keyword
     arguments. Use :func:`create_worker` to build one in-process.
     """
     config = get_config()

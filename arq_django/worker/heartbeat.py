@@ -21,8 +21,8 @@ import redis
 from redis.asyncio import Redis as AsyncRedis
 
 from arq_django.conf import get_config
-from arq_django.events import JobEnd, JobStart
-from arq_django.stats import JobStats
+from arq_django.worker.events import JobEnd, JobStart
+from arq_django.worker.stats import JobStats
 
 logger = logging.getLogger("arq_django.worker")
 
@@ -31,7 +31,7 @@ TTL_INTERVALS = 3
 HEARTBEAT_KEY = "arq_django_heartbeat"
 """``ctx`` key holding the worker's :class:`Heartbeat`."""
 STATS_KEY = "arq_django_stats"
-"""``ctx`` key holding the worker's :class:`~arq_django.stats.JobStats`."""
+"""``ctx`` key holding the worker's :class:`~arq_django.worker.stats.JobStats`."""
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,13 @@ from django.core.exceptions import SynchronousOnlyOperation
 from django.db import connections, transaction
 from django.utils import timezone
 
+from arq_django.client.plan import JobPlan
 from arq_django.conf import get_config
-from arq_django.models import JobResult
-from arq_django.plan import JobPlan
-from arq_django.registry import registry
-from arq_django.serializers import get_serializer, to_json_data
+from arq_django.jobs.registry import registry
 from arq_django.mirror.clean import clean_data, fit_id
 from arq_django.mirror.writer import database_for_writes
+from arq_django.models import JobResult
+from arq_django.serializers import get_serializer, to_json_data
 
 logger = logging.getLogger("arq_django.mirror")
 

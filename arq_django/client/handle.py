@@ -20,13 +20,13 @@ from arq.jobs import Job, JobDef, JobResult, deserialize_job, deserialize_result
 from arq.jobs import ResultNotFound as ArqResultNotFound
 from arq.utils import timestamp_ms
 
-from arq_django.abort import aabort, abort
+from arq_django.client.abort import aabort, abort
 from arq_django.conf import get_config
 from arq_django.connection import async_pool, redis_failure, sync_client
 from arq_django.exceptions import JobFailed, JobResultTimeout, RedisUnavailable, ResultNotFound
-from arq_django.progress import Progress
-from arq_django.progress import aread as aread_progress
-from arq_django.progress import read as read_progress
+from arq_django.jobs.progress import Progress
+from arq_django.jobs.progress import aread as aread_progress
+from arq_django.jobs.progress import read as read_progress
 from arq_django.serializers import get_serializer
 
 POLL_INTERVAL = 0.05
@@ -156,7 +156,7 @@ class JobHandle:
             time.sleep(poll_interval)
 
     def abort(self, *, wait: float | None = None) -> bool:
-        """Abort this job (see :func:`arq_django.abort.abort`): a queued one never runs, a running
+        """Abort this job (see :func:`arq_django.client.abort.abort`): a queued one never runs, a running
         one is cancelled. ``True`` when an abort was requested (with ``wait``: when it ended aborted)."""
         with _reading(self.job_id):
             return abort(self.job_id, self.queue_name, wait=wait)

@@ -22,7 +22,7 @@ from arq.jobs import deserialize_result
 from arq.utils import timestamp_ms
 
 from arq_django.connection import async_pool, sync_client
-from arq_django.queues import known_queues
+from arq_django.jobs.routing import known_queues
 from arq_django.serializers import get_serializer
 
 POLL_INTERVAL = 0.05

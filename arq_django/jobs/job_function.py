@@ -2,7 +2,7 @@
 ``.enqueue(...)``, ``.aenqueue(...)`` and ``.delay(...)`` (Celery's name) attached.
 
 The methods are typed with the handler's own parameters after ``ctx`` (``ParamSpec``), so an editor
-completes them and mypy checks them; at run time they pass everything on to :func:`arq_django.enqueue`,
+completes them and mypy checks them; at run time they pass everything on to :func:`arq_django.client.enqueue`,
 so its ``_defer_by=``-style options work too (untyped there: use ``enqueue(handler, ..., _defer_by=...)``
 where the type checker should see them).
 """
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeVar
 from django.core.exceptions import ImproperlyConfigured
 
 if TYPE_CHECKING:
-    from arq_django.handle import JobHandle
+    from arq_django.client.handle import JobHandle
 
 P = ParamSpec("P")
 R_co = TypeVar("R_co", covariant=True)
@@ -73,12 +73,14 @@ def attach(func: Callable[..., Any], job_name: str) -> JobFunction[Any, Any]:
     """Give ``func`` its name and the enqueue methods; the function object itself is returned."""
 
     def enqueue(*args: Any, **kwargs: Any) -> JobHandle | None:
-        from arq_django.enqueue import enqueue as enqueue_job  # enqueue imports the registry, which imports us
+        from arq_django.client.enqueue import (
+            enqueue as enqueue_job,  # enqueue imports the registry, which imports us
+        )
 
         return enqueue_job(job_name, *args, **kwargs)
 
     async def aenqueue(*args: Any, **kwargs: Any) -> JobHandle | None:
-        from arq_django.enqueue import aenqueue as aenqueue_job
+        from arq_django.client.enqueue import aenqueue as aenqueue_job
 
         return await aenqueue_job(job_name, *args, **kwargs)
 

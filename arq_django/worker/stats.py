@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
-from arq_django.events import JobEnd, JobStart
+from arq_django.worker.events import JobEnd, JobStart
 
-logger = logging.getLogger("arq_django.stats")
+logger = logging.getLogger("arq_django.worker.stats")
 
 PREFIX = "arq_django:stats:"
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -50,7 +50,7 @@ async def record_job_outcomes(
 ) -> None:
     """Count job tries ``(function, outcome, duration_s)`` that ended on ``queue``, in one round trip.
 
-    ``outcome`` is an :class:`~arq_django.events.Outcome` value; ``duration_s`` is ``None`` for jobs
+    ``outcome`` is an :class:`~arq_django.worker.events.Outcome` value; ``duration_s`` is ``None`` for jobs
     that never ran (expired, aborted before start).
     """
     totals: Counter[str] = Counter()

@@ -5,12 +5,12 @@ What it adds to ``arq.worker.Worker``:
 - ``ctx['worker']`` refers to the worker, for hooks and background tasks;
 - a ``run_job`` of our own (arq's logic, split into steps) that reports every job's start and end,
   including the paths arq ends without calling ``on_job_end`` (expired, undecodable, unknown function,
-  aborted before start, too many tries), to :mod:`arq_django.events` listeners;
-- the main loop of :mod:`arq_django.worker_loop`: batch claims and wake-ups instead of sleeping
+  aborted before start, too many tries), to :mod:`arq_django.worker.events` listeners;
+- the main loop of :mod:`arq_django.worker.loop`: batch claims and wake-ups instead of sleeping
   ``poll_delay``. Jobs claimed in a batch arrive at :meth:`Worker.run_claimed` already read;
-- arq's ``finish_job`` writes, batched across the jobs that end together (:mod:`arq_django.finish`).
+- arq's ``finish_job`` writes, batched across the jobs that end together (:mod:`arq_django.worker.finish`).
 
-arq's CLI builds this class through :mod:`arq_django.cli_dispatch`.
+arq's CLI builds this class through :mod:`arq_django.worker.cli`.
 """
 
 from __future__ import annotations
@@ -29,12 +29,12 @@ from arq.jobs import SerializationError, deserialize_job_raw, serialize_result
 from arq.utils import args_to_string, ms_to_datetime, timestamp_ms, to_ms, truncate
 from arq.worker import JobExecutionFailed, Retry, RetryJob
 
-from arq_django.claim import ClaimedJob
-from arq_django.early import EarlyFailure, describe
-from arq_django.events import JobEnd, JobListener, JobStart, Outcome
-from arq_django.finish import Finish, Finisher, wait_written
-from arq_django.hooks import worker_name
-from arq_django.worker_loop import LoopWorker
+from arq_django.worker.claim import ClaimedJob
+from arq_django.worker.early import EarlyFailure, describe
+from arq_django.worker.events import JobEnd, JobListener, JobStart, Outcome
+from arq_django.worker.finish import Finish, Finisher, wait_written
+from arq_django.worker.hooks import worker_name
+from arq_django.worker.loop import LoopWorker
 
 logger = logging.getLogger("arq.worker")
 _NO_RESULT = object()
@@ -344,7 +344,7 @@ class Worker(LoopWorker):
         incr_score: int | None,
         keep_in_progress: float | None,
     ) -> None:
-        """arq's ``finish_job`` writes, batched with the other jobs ending now (:mod:`arq_django.finish`)."""
+        """arq's ``finish_job`` writes, batched with the jobs ending now (:mod:`arq_django.worker.finish`)."""
         await self._submit_finish(
             job_id, finish, result_data, result_timeout_s, keep_result_forever, incr_score, keep_in_progress
         )

@@ -9,16 +9,16 @@ from typing import Any, Final
 import redis
 from arq.constants import result_key_prefix
 
-from arq_django.abort import abort
+from arq_django.client.abort import abort
+from arq_django.client.enqueue import write
+from arq_django.client.handle import JobHandle
+from arq_django.client.plan import plan_job
 from arq_django.connection import sync_client
-from arq_django.enqueue import write
 from arq_django.exceptions import ArqDjangoError
-from arq_django.handle import JobHandle
+from arq_django.jobs.progress import progress_key
+from arq_django.mirror.enqueued import enqueued_row, insert
 from arq_django.models import JobResult
-from arq_django.plan import plan_job
-from arq_django.progress import progress_key
 from arq_django.serializers import TAG, from_json_data
-from arq_django.mirror.producer import enqueued_row, insert
 
 logger = logging.getLogger("arq_django.mirror")
 
