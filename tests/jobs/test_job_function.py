@@ -14,7 +14,7 @@ from arq_django import InvalidArguments, JobNotRegistered, aenqueue, enqueue, jo
 from arq_django.jobs.registry import registry
 from tests.jobs_app.jobs import add, echo, sync_add
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_enqueue_accepts_a_registered_handler(fake_redis):

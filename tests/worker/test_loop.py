@@ -233,7 +233,7 @@ async def test_jobs_of_a_claim_whose_reply_was_lost_run_at_once(
     """Redis dies between running a claim and answering it: the worker's next claim releases the jobs
     that claim marked, instead of leaving them to their in-progress keys (job timeout + 10 s)."""
     from arq_django.worker import claim
-    from tests.test_claim import lose_replies
+    from tests.worker.test_claim import lose_replies
 
     built = claim.Claimer.__init__
 
