@@ -66,3 +66,7 @@ class RedisUnavailable(ArqDjangoError, ConnectionError):
 
 class InvalidJobId(ArqDjangoError, ValueError):
     """A caller-chosen job id breaks the rule of :mod:`arq_django.jobs.job_ids` or takes a reserved shape."""
+
+
+class RetryRefused(ArqDjangoError):
+    """A row cannot be retried (unfinished, or its arguments were not stored as JSON)."""

@@ -3,7 +3,7 @@
 The sync path uses one pooled redis-py client and never starts an event loop. A generated id cannot
 collide, so that path is a single round trip (MULTI, PSETEX job, ZADD queue, LPUSH + LTRIM wake signal,
 EXEC); a caller-chosen ``_job_id`` (or a unique job's derived id) adds arq's WATCH / EXISTS guard so a
-second enqueue with the same id returns ``None``. The wake signal (:mod:`arq_django.worker.wake`) lets an idle
+second enqueue with the same id returns ``None``. The wake signal (:func:`queue_wake`) lets an idle
 worker start the job at once. ``_on_commit=True`` / :func:`enqueue_on_commit` defer the write to
 ``transaction.on_commit``. With the result mirror on, the job's ``JobResult`` row is created once
 Redis has the job (:mod:`arq_django.mirror.enqueued`).
@@ -24,14 +24,22 @@ from django.db import transaction
 from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
+from arq_django import keys
 from arq_django.client.handle import JobHandle
 from arq_django.client.plan import Duration, JobPlan, plan_job
 from arq_django.conf import get_config
 from arq_django.connection import async_pool, redis_failure, sync_client
 from arq_django.exceptions import EnqueueError
-from arq_django.worker.wake import queue_wake
 
 logger = logging.getLogger("arq_django.client.enqueue")
+
+
+def queue_wake(pipe: Pipeline | AsyncPipeline, queue_name: str) -> None:
+    """Add the wake signal for ``queue_name`` to a pipeline (inside the job's MULTI), so an idle worker
+    (:mod:`arq_django.worker.wake`) starts the job at once."""
+    key = keys.wake_key(queue_name)
+    pipe.lpush(key, b"1")
+    pipe.ltrim(key, 0, keys.WAKE_CAP - 1)
 
 
 def _queue_commands(pipe: Pipeline | AsyncPipeline, plan: JobPlan) -> None:

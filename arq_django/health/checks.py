@@ -16,7 +16,7 @@ from django.db import connections
 
 from arq_django.ingest.supervise import read_down
 from arq_django.ops.queues import queue_depths
-from arq_django.worker.heartbeat import read_workers, workers_per_queue
+from arq_django.ops.workers import read_workers, workers_per_queue
 
 
 class CheckFailed(Exception):

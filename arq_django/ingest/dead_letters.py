@@ -18,8 +18,8 @@ from typing import cast
 import redis
 
 from arq_django.connection import async_pool, sync_client
-from arq_django.ingest.keys import SourceKeys
 from arq_django.ingest.scripts import MOVE_ONE
+from arq_django.keys import SourceKeys
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,12 @@ from arq_django.client.plan import JobPlan
 from arq_django.conf import get_config
 from arq_django.connection import aclose, aclose_pools, async_pool, redact_url
 from arq_django.ingest import dead_letters
-from arq_django.ingest.keys import SourceKeys
 from arq_django.ingest.lease import Lease, consumer_id, sleep_unless
 from arq_django.ingest.message import ListMessage, MalformedMessage, parse, plan
 from arq_django.ingest.outcome import IngestStats, Outcome, commit_call, refused
 from arq_django.ingest.scripts import CLAIM, COMMIT
 from arq_django.jobs.registry import JobSpec
+from arq_django.keys import SourceKeys
 
 logger = logging.getLogger("arq_django.ingest")
 

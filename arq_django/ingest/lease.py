@@ -21,8 +21,8 @@ from typing import cast
 import redis
 from redis.asyncio import Redis
 
-from arq_django.ingest.keys import SourceKeys
 from arq_django.ingest.scripts import RECOVER
+from arq_django.keys import SourceKeys
 
 logger = logging.getLogger("arq_django.ingest")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from arq_django.client.plan import JobPlan
 from arq_django.ingest import dead_letters
-from arq_django.ingest.keys import SourceKeys
+from arq_django.keys import SourceKeys
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import redis
 
 from arq_django.conf import get_config
 from arq_django.connection import sync_client
-from arq_django.ingest.keys import SourceKeys
 from arq_django.ingest.supervise import IngestDown, read_down
+from arq_django.keys import SourceKeys
 
 
 @dataclass(frozen=True)

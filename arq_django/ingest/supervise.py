@@ -23,8 +23,8 @@ import redis
 from redis.asyncio import Redis
 
 from arq_django.ingest.ingester import ListIngester
-from arq_django.ingest.keys import SourceKeys
 from arq_django.ingest.lease import sleep_unless
+from arq_django.keys import SourceKeys
 
 logger = logging.getLogger("arq_django.ingest")
 

@@ -18,10 +18,11 @@ from typing import Any, cast
 
 from arq.connections import ArqRedis
 
+from arq_django import keys
 from arq_django.conf import get_config
 from arq_django.connection import sync_client
 
-KEY_PREFIX = "arq_django:progress:"
+KEY_PREFIX = keys.PROGRESS_PREFIX
 CTX_KEY = "progress"
 """The ``ctx`` key handlers call."""
 MIN_TTL_S = 60
@@ -48,8 +49,7 @@ class ProgressUpdate:
     message: str
 
 
-def progress_key(job_id: str) -> str:
-    return KEY_PREFIX + job_id
+progress_key = keys.progress_key
 
 
 def _check(job_id: str, fraction: Any, message: Any) -> float:

@@ -19,14 +19,14 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from arq_django import keys
 from arq_django.serializers import TAG, json_dumps
 
-MARKER_PREFIX = "arq_django:unique:"
+MARKER_PREFIX = keys.UNIQUE_MARKER_PREFIX
 Handler = Callable[..., Awaitable[Any]]
 
 
-def marker_key(job_id: str) -> str:
-    return MARKER_PREFIX + job_id
+marker_key = keys.marker_key
 
 
 def _canonical(value: Any) -> Any:

@@ -17,6 +17,7 @@ import redis
 from arq.constants import result_key_prefix
 from arq.jobs import deserialize_result
 
+from arq_django import keys
 from arq_django.exceptions import JobFailed
 from arq_django.mirror.clean import fit_id
 from arq_django.mirror.rows import RowUpdate
@@ -26,7 +27,7 @@ from arq_django.serializers import Loads, get_serializer
 
 logger = logging.getLogger("arq_django.mirror")
 
-LOCK_KEY: Final = "arq_django:mirror:reconcile"
+LOCK_KEY: Final = keys.RECONCILE_LOCK
 SCAN_COUNT: Final = 1000
 BATCH: Final = 400
 

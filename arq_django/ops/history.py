@@ -27,9 +27,9 @@ from arq.jobs import JobResult, deserialize_result
 from arq_django.connection import sync_client
 from arq_django.exceptions import JobFailed
 from arq_django.jobs.routing import known_queues
+from arq_django.ops.outcomes import read_recent_outcomes
 from arq_django.serializers import get_serializer
 from arq_django.worker.finish import history_key
-from arq_django.worker.stats import read_recent_outcomes
 
 MAX_SCANNED = 20_000
 """At most this many history entries are read by one :func:`find_results` call."""

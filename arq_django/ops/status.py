@@ -9,7 +9,8 @@ from typing import Any
 from arq_django.connection import sync_client
 from arq_django.ops.history import RecentCounts, recent_counts
 from arq_django.ops.queues import QueueDepth, known_queues, queue_depths
-from arq_django.worker.heartbeat import WorkerBeat, read_workers, workers_per_queue
+from arq_django.ops.workers import read_workers, workers_per_queue
+from arq_django.worker.heartbeat import WorkerBeat
 
 WINDOW_S = 3600.0
 

@@ -33,10 +33,10 @@ from arq_django.mirror.retention import CRON_NAME as RETENTION_CRON
 from arq_django.ops import actions, jobs
 from arq_django.ops.durations import parse_duration
 from arq_django.ops.encoding import OpsJSONEncoder
+from arq_django.ops.outcomes import read_function_stats
 from arq_django.ops.status import read_status
+from arq_django.ops.workers import read_workers
 from arq_django.views.auth import View, api_tokens, error, protected
-from arq_django.worker.heartbeat import read_workers
-from arq_django.worker.stats import read_function_stats
 
 logger = logging.getLogger("arq_django.api")
 

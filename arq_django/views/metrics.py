@@ -16,9 +16,9 @@ import redis
 from django.http import HttpRequest, HttpResponse
 
 from arq_django.connection import sync_client
+from arq_django.ops.outcomes import read_function_stats
 from arq_django.ops.status import read_status
 from arq_django.views.auth import error, metrics_tokens, protected
-from arq_django.worker.stats import read_function_stats
 
 logger = logging.getLogger("arq_django.metrics")
 

@@ -30,13 +30,14 @@ from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix,
 from arq.utils import timestamp_ms
 from redis.commands.core import AsyncScript
 
-from arq_django.redis_errors import REDIS_DOWN
+from arq_django import keys
+from arq_django.connection import REDIS_DOWN
 
 logger = logging.getLogger("arq_django.worker")
 
 RETRY_KEY_TTL_S = 88400
 """arq's TTL for the ``arq:retry:<id>`` try counter."""
-CLAIM_KEY_PREFIX = "arq_django:claim:"
+CLAIM_KEY_PREFIX = keys.CLAIM_PREFIX
 CLAIM_RECORD_MS = 60_000
 """How long a claim's record outlives it: a Redis back later than this leaves a lost claim's jobs to
 their in-progress keys' expiry, as before."""

@@ -4,15 +4,29 @@ start, out of tries): failed as arq fails them, and reported to the worker's lis
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from arq.jobs import serialize_result
 from arq.utils import ms_to_datetime, timestamp_ms
 
-from arq_django.worker.events import JobEnd, Outcome
+from arq_django.worker.events import JobEnd, JobStart, Outcome
 
-if TYPE_CHECKING:
-    from arq_django.worker.execute import Worker
+
+class FailingWorker(Protocol):
+    """What an early failure needs of :class:`arq_django.worker.execute.Worker` (a protocol, so this
+    module does not import the worker that imports it)."""
+
+    jobs_failed: int
+    max_tries: int
+    queue_name: str
+    name: str
+
+    @property
+    def job_serializer(self) -> Any: ...
+
+    async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None: ...
+
+    def _emit(self, method: str, event: JobStart | JobEnd) -> None: ...
 
 
 def describe(exc: BaseException) -> str:
@@ -29,7 +43,7 @@ class EarlyFailure:
     """Fails a job that cannot start (expired, undecodable, unknown, aborted, out of tries), like arq,
     and reports it with whatever is known of the job."""
 
-    def __init__(self, worker: Worker, job_id: str, job_try: int, start_ms: int) -> None:
+    def __init__(self, worker: FailingWorker, job_id: str, job_try: int, start_ms: int) -> None:
         self.worker = worker
         self.job_id = job_id
         self.job_try = job_try

@@ -28,18 +28,17 @@ from arq.constants import (
 )
 from redis.commands.core import AsyncScript
 
-from arq_django.redis_errors import REDIS_DOWN
+from arq_django import keys
+from arq_django.connection import REDIS_DOWN
 
 logger = logging.getLogger("arq_django.worker")
 _RETRY_S = 0.5
-HISTORY_PREFIX = "arq_django:history:"
+HISTORY_PREFIX = keys.HISTORY_PREFIX
 HISTORY_MAX = 50_000
 """Finished jobs each queue's history index keeps (the newest); their results expire as usual."""
 
 
-def history_key(queue_name: str) -> str:
-    """``arq_django:history:<queue>``: ids of the queue's finished jobs that keep a result, by finish ms."""
-    return HISTORY_PREFIX + queue_name
+history_key = keys.history_key
 
 
 # KEYS: queue, its history index. ARGV: three values per job: id, result record ("" = none) and

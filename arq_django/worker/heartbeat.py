@@ -20,13 +20,14 @@ from typing import Any, cast
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
+from arq_django import keys
 from arq_django.conf import get_config
 from arq_django.worker.events import JobEnd, JobStart
 from arq_django.worker.stats import JobStats
 
 logger = logging.getLogger("arq_django.worker")
 
-PREFIX = "arq_django:worker:"
+PREFIX = keys.WORKER_PREFIX
 TTL_INTERVALS = 3
 HEARTBEAT_KEY = "arq_django_heartbeat"
 """``ctx`` key holding the worker's :class:`Heartbeat`."""
@@ -168,50 +169,3 @@ async def stop(ctx: dict[str, Any]) -> None:
     stats: JobStats | None = ctx.pop(STATS_KEY, None)
     if stats is not None:
         await stats.stop()
-
-
-# -- readers ---------------------------------------------------------------------------------------
-
-
-def read_workers(client: redis.Redis) -> list[WorkerBeat]:
-    """Every live worker's last heartbeat, found with SCAN (never KEYS)."""
-    keys = [cast(bytes, k) for k in client.scan_iter(match=PREFIX + "*", count=1000)]
-    beats: list[WorkerBeat] = []
-    for i in range(0, len(keys), 500):
-        chunk = keys[i : i + 500]
-        for key, raw in zip(chunk, cast(list[bytes | None], client.mget(chunk)), strict=True):
-            beat = _parse(key.decode(), raw)
-            if beat is not None:
-                beats.append(beat)
-    return sorted(beats, key=lambda b: (b.queue, b.host, b.pid, b.started_at))
-
-
-def _parse(key: str, raw: bytes | None) -> WorkerBeat | None:
-    if raw is None:  # expired between SCAN and MGET
-        return None
-    try:
-        d = json.loads(raw)
-        return WorkerBeat(
-            key=key,
-            queue=str(d["queue"]),
-            host=str(d["host"]),
-            pid=int(d["pid"]),
-            started_at=float(d["started_at"]),
-            beat_at=float(d["beat_at"]),
-            jobs_complete=int(d["jobs_complete"]),
-            jobs_failed=int(d["jobs_failed"]),
-            jobs_retried=int(d["jobs_retried"]),
-            jobs_running=int(d["jobs_running"]),
-            max_jobs=int(d["max_jobs"]),
-            last_job_at=None if d.get("last_job_at") is None else float(d["last_job_at"]),
-        )
-    except (ValueError, KeyError, TypeError):
-        logger.warning("ignoring a malformed worker heartbeat at %s", key)
-        return None
-
-
-def workers_per_queue(beats: list[WorkerBeat]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for b in beats:
-        counts[b.queue] = counts.get(b.queue, 0) + 1
-    return counts

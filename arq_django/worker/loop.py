@@ -38,7 +38,7 @@ from arq.connections import create_pool, log_redis_info
 from arq.utils import timestamp_ms, to_unix_ms
 from redis.exceptions import RedisError
 
-from arq_django.redis_errors import REDIS_DOWN
+from arq_django.connection import REDIS_DOWN
 from arq_django.worker.burst import OwnWork
 from arq_django.worker.claim import Claim, ClaimedJob, Claimer
 from arq_django.worker.wake import WakeListener

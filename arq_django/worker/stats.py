@@ -13,16 +13,16 @@ import logging
 import math
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
+from arq_django import keys
 from arq_django.worker.events import JobEnd, JobStart
 
 logger = logging.getLogger("arq_django.worker.stats")
 
-PREFIX = "arq_django:stats:"
+PREFIX = keys.STATS_PREFIX
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
 """Upper bounds (seconds) of the job duration histogram; a last ``+Inf`` bucket takes the rest."""
 MINUTE_TTL = 2 * 3600
@@ -30,12 +30,8 @@ MAX_PENDING = 10_000
 """Job ends kept in memory while Redis cannot be written; older ones are dropped past this."""
 
 
-def stats_key(queue: str) -> str:
-    return PREFIX + queue
-
-
-def minute_key(queue: str, minute: int) -> str:
-    return f"{PREFIX}{queue}:m:{minute}"
+stats_key = keys.stats_key
+minute_key = keys.minute_key
 
 
 def _bucket(duration_s: float) -> str:
@@ -138,74 +134,3 @@ class JobStats:
             await self._task
             self._task = None
         await self.flush()
-
-
-@dataclass(frozen=True)
-class FunctionStats:
-    """Totals of one function on one queue since the counters began."""
-
-    queue: str
-    function: str
-    outcomes: dict[str, int] = field(hash=False)
-    """Job tries per outcome (``complete``, ``failed``, ``retried``...)."""
-    buckets: tuple[tuple[str, int], ...]
-    """Cumulative histogram: ``(le, count)`` for every bound in :data:`BUCKETS` and ``+Inf``."""
-    duration_sum: float
-
-
-def _parse(queue: str, raw: dict[bytes, bytes]) -> list[FunctionStats]:
-    outcomes: dict[str, dict[str, int]] = {}
-    counts: dict[str, dict[str, int]] = {}
-    sums: dict[str, float] = {}
-    for k, v in raw.items():
-        kind, _, rest = k.decode().partition(":")
-        if kind == "outcome" or kind == "dur":
-            label, _, function = rest.partition(":")
-            target = outcomes if kind == "outcome" else counts
-            target.setdefault(function, {})[label] = int(v)
-        elif kind == "dsum":
-            sums[rest] = float(v)
-    result = []
-    for function in sorted(set(outcomes) | set(counts)):
-        per_le = counts.get(function, {})
-        running, cumulative = 0, []
-        for le in [*map(repr, BUCKETS), "+Inf"]:
-            running += per_le.get(le, 0)
-            cumulative.append((le, running))
-        result.append(
-            FunctionStats(
-                queue, function, outcomes.get(function, {}), tuple(cumulative), sums.get(function, 0.0)
-            )
-        )
-    return result
-
-
-def read_function_stats(client: redis.Redis, queues: list[str]) -> list[FunctionStats]:
-    """Every function's totals on ``queues`` (one round trip)."""
-    with client.pipeline(transaction=False) as pipe:
-        for queue in queues:
-            pipe.hgetall(stats_key(queue))
-        raws: list[dict[bytes, bytes]] = pipe.execute()
-    return [s for queue, raw in zip(queues, raws, strict=True) for s in _parse(queue, raw)]
-
-
-def read_recent_outcomes(
-    client: redis.Redis, queues: list[str], window_s: float = 3600
-) -> dict[str, dict[str, int]]:
-    """Per queue, the job tries of the last ``window_s`` seconds by outcome (whole minutes, this one
-    included)."""
-    now_minute = int(time.time() // 60)
-    minutes = range(now_minute - max(int(window_s // 60), 1) + 1, now_minute + 1)
-    with client.pipeline(transaction=False) as pipe:
-        for queue in queues:
-            for m in minutes:
-                pipe.hgetall(minute_key(queue, m))
-        raws: list[dict[bytes, bytes]] = pipe.execute()
-    result: dict[str, dict[str, int]] = {}
-    for i, queue in enumerate(queues):
-        totals: dict[str, int] = {}
-        for raw in raws[i * len(minutes) : (i + 1) * len(minutes)]:
-            for k, v in raw.items():
-                totals[k.decode()] = totals.get(k.decode(), 0) + int(v)
-        result[queue] = totals
-    return result

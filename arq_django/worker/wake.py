@@ -5,10 +5,11 @@ the same MULTI as the job (so a worker that pops it will see the job) and trim t
 pile up beyond :data:`WAKE_CAP` when no worker runs. One LPUSH wakes one blocked worker; a burst wakes
 several, and a worker whose claim came back full claims again as its slots free.
 
-The worker side, :class:`WakeListener`, holds one connection of its own and keeps a BLPOP in flight
-only while the worker has room for jobs. Its server timeout is coarse on purpose: Redis checks blocking
-timeouts ten times a second, so the worker keeps its own, precise timers (deferred jobs, polling for jobs
-from plain arq producers, which send no token) and only uses the list to be woken early.
+The producer side is ``queue_wake`` (:mod:`arq_django.client.enqueue`). The worker side,
+:class:`WakeListener`, holds one connection of its own and keeps a BLPOP in flight only while the
+worker has room for jobs. Its server timeout is coarse on purpose: Redis checks blocking timeouts ten
+times a second, so the worker keeps its own, precise timers (deferred jobs, polling for jobs from plain
+arq producers, which send no token) and only uses the list to be woken early.
 """
 
 from __future__ import annotations
@@ -20,35 +21,23 @@ from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline as AsyncPipeline
-from redis.client import Pipeline
 from redis.exceptions import RedisError
 
+from arq_django import keys
+from arq_django.client.enqueue import queue_wake
 from arq_django.connection import aclose
 
 logger = logging.getLogger("arq_django.worker")
 
-WAKE_KEY_PREFIX = "arq_django:wake:"
-WAKE_CAP = 16
-"""Most tokens a queue's wake list holds; each extra one only costs an idle worker one empty claim."""
+WAKE_KEY_PREFIX = keys.WAKE_PREFIX
+WAKE_CAP = keys.WAKE_CAP
+wake_key = keys.wake_key
 BLOCK_S = 5
 """Server-side BLPOP timeout: how often an idle worker's listener re-issues its blocking read (whole
 seconds, which every Redis accepts; a client read timeout below 10 s makes it a fraction of that)."""
 _READ_GRACE_S = 5.0
 """Beyond ``BLOCK_S``, how long a BLPOP may stay unanswered before the connection is deemed dead."""
 _RETRY_S = 1.0
-
-
-def wake_key(queue_name: str) -> str:
-    """The wake list of ``queue_name``."""
-    return WAKE_KEY_PREFIX + queue_name
-
-
-def queue_wake(pipe: Pipeline | AsyncPipeline, queue_name: str) -> None:
-    """Add the wake signal for ``queue_name`` to a pipeline (inside the job's MULTI)."""
-    key = wake_key(queue_name)
-    pipe.lpush(key, b"1")
-    pipe.ltrim(key, 0, WAKE_CAP - 1)
 
 
 class WakeListener:

@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from arq_django import JobHandle
-from arq_django.ingest.keys import SourceKeys
+from arq_django.keys import SourceKeys
 from tests.conftest import ROOT, WorkerProcess, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from arq_django.ingest import dead_letters
-from arq_django.ingest.keys import SourceKeys
+from arq_django.keys import SourceKeys
 
 KEYS = SourceKeys("async_tasks")
 

@@ -15,9 +15,9 @@ from django.core.management import call_command
 from arq_django.connection import aclose_pools
 from arq_django.health import health_report
 from arq_django.ingest import ListIngester, background, dead_letters
-from arq_django.ingest.keys import SourceKeys
 from arq_django.ingest.scripts import COMMIT, MOVE_ONE
 from arq_django.ingest.supervise import read_down
+from arq_django.keys import SourceKeys
 from tests.conftest import wait_for_async
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from arq_django.connection import aclose_pools
 from arq_django.ingest import ListIngester, dead_letters
-from arq_django.ingest.keys import SourceKeys
+from arq_django.keys import SourceKeys
 from arq_django.mirror.clean import fit_id
 from arq_django.models import JobResult
 from arq_django.serializers import get_serializer

@@ -11,8 +11,8 @@ import redis
 from arq_django.connection import aclose_pools
 from arq_django.ingest import ListIngester, dead_letters
 from arq_django.ingest.ingester import Outcome
-from arq_django.ingest.keys import SourceKeys
 from arq_django.ingest.message import parse, plan
+from arq_django.keys import SourceKeys
 from arq_django.worker.settings import create_worker
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ import pytest
 
 from arq_django.connection import aclose_pools
 from arq_django.ingest import InlineIngester, ListIngester, dead_letters
-from arq_django.ingest.keys import SourceKeys
+from arq_django.keys import SourceKeys
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 

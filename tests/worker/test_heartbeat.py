@@ -10,8 +10,9 @@ from redis.asyncio import Redis as AsyncRedis
 
 from arq_django import enqueue
 from arq_django.connection import aclose
-from arq_django.worker.heartbeat import PREFIX, read_workers, workers_per_queue
-from arq_django.worker.stats import BUCKETS, read_function_stats, read_recent_outcomes, record_job_outcomes
+from arq_django.ops.outcomes import read_function_stats, read_recent_outcomes
+from arq_django.ops.workers import PREFIX, read_workers, workers_per_queue
+from arq_django.worker.stats import BUCKETS, record_job_outcomes
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
