@@ -14,7 +14,7 @@ from arq.utils import timestamp_ms, to_ms
 from django.utils import timezone
 
 from arq_django.conf import get_config
-from arq_django.exceptions import InvalidArguments, SerializationError
+from arq_django.exceptions import InvalidArguments, PayloadError
 from arq_django.jobs.job_ids import check_job_id
 from arq_django.jobs.priority import check_priority, shift_ms
 from arq_django.jobs.registry import JobSpec, registry
@@ -169,7 +169,7 @@ def _unique_id(function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> 
     try:
         return unique_job_id(function, args, kwargs)
     except TypeError as e:
-        raise SerializationError(
+        raise PayloadError(
             f"job {function!r} is unique=True: its id is a hash of its arguments in JSON, and {e}. "
             "Pass plain data (str, numbers, lists, dicts, datetime, Decimal, UUID, bytes)."
         ) from e
@@ -187,7 +187,7 @@ def _serialize(
         return serialize_job(function, args, kwargs, job_try, enqueue_ms, serializer=serializer.dumps)
     except Exception as e:
         cause = e.__cause__ or e
-        raise SerializationError(_culprit(function, args, kwargs, serializer, cause)) from cause
+        raise PayloadError(_culprit(function, args, kwargs, serializer, cause)) from cause
 
 
 def _culprit(

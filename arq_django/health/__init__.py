@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from arq_django.conf import Config, get_config
+from arq_django.exceptions import CheckFailed
 from arq_django.health.checks import (
     BacklogCheck,
     Check,
-    CheckFailed,
     DatabaseCheck,
     IngestCheck,
     RedisCheck,

@@ -19,7 +19,7 @@ from typing import Any
 from arq.utils import timestamp_ms
 
 from arq_django.client.plan import JobPlan, plan_job
-from arq_django.exceptions import ArqDjangoError
+from arq_django.exceptions import ArqDjangoError, MalformedMessage
 from arq_django.jobs.registry import JobSpec, registry
 
 OPTIONS = ("job_id", "queue", "defer_by", "defer_until", "expires", "priority")
@@ -29,14 +29,6 @@ MAX_JOB_ID = 255
 LATEST_MS = round(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)
 """No run-at time or expiry may lie past this (year 9999, the last a ``datetime`` or a result row can
 hold; Redis refuses a TTL near 2**63 ms only once the script has begun writing)."""
-
-
-class MalformedMessage(ArqDjangoError, ValueError):
-    """A list message that cannot become a job; ``reason`` says why and goes into the dead letter."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from arq_django.exceptions import CronSpecError
+
 MACROS = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
@@ -23,10 +25,6 @@ MACROS = {
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 CRONTAB_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 ARQ_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class CronSpecError(ValueError):
-    """A cron schedule that cannot be parsed; the message names the field."""
 
 
 @dataclass(frozen=True)

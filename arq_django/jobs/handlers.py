@@ -16,7 +16,7 @@ from arq.cron import CronJob, cron
 from arq.worker import Function, func
 from django.db import close_old_connections
 
-from arq_django.exceptions import SerializationError
+from arq_django.exceptions import PayloadError
 from arq_django.jobs.progress import CTX_KEY as PROGRESS_KEY
 from arq_django.jobs.progress import ProgressReporter
 from arq_django.jobs.registry import JobSpec
@@ -87,7 +87,7 @@ def storable(coroutine: Callable[..., Any], job_name: str) -> Callable[..., Any]
             try:
                 serializer.dumps(result)
             except Exception as e:
-                raise SerializationError(
+                raise PayloadError(
                     f"job {job_name!r} returned a {type(result).__module__}.{type(result).__qualname__} "
                     f"that the {serializer.name!r} serializer cannot store as its result: {e}. Return plain "
                     "data (str, numbers, lists, dicts with str keys, datetime, Decimal, UUID, bytes)."

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
+from arq_django.exceptions import CronSpecError
 from arq_django.jobs import crontab
 from arq_django.jobs.retry import RetryPolicy
 
@@ -39,7 +40,7 @@ def cron_options(job_name: str, func: Callable[..., Any], options: dict[str, Any
         return {}
     try:
         schedule = crontab.parse(spec)
-    except crontab.CronSpecError as e:
+    except CronSpecError as e:
         raise ImproperlyConfigured(f"@job {job_name!r}: cron={spec!r} is invalid: {e}.") from e
     if not isinstance(run_at_startup, bool):
         raise ImproperlyConfigured(f"@job {job_name!r}: run_at_startup= must be True or False.")

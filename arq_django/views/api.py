@@ -25,7 +25,7 @@ from django.utils import timezone
 from arq_django.client.abort import abort
 from arq_django.conf import get_config
 from arq_django.connection import sync_client
-from arq_django.exceptions import ArqDjangoError, EnqueueError
+from arq_django.exceptions import ArqDjangoError, BadRequest, EnqueueError
 from arq_django.jobs.job_ids import MAX_LENGTH, check_job_id, check_not_reserved, shown
 from arq_django.jobs.registry import registry
 from arq_django.jobs.routing import is_known, known_queues
@@ -45,10 +45,6 @@ ENQUEUE_FIELDS = {"name", "args", "kwargs", "queue", "job_id", "defer"}
 MAX_DEPTH = 64
 """Deepest nesting of lists and objects a POST body may hold (deeper data is refused with a 400)."""
 _LIMIT = re.compile(r"[0-9]{1,4}")
-
-
-class BadRequest(ValueError):
-    """The request's input is wrong; the message says how (shown to the caller with a 400)."""
 
 
 def respond(data: Any, status: int = 200) -> JsonResponse:

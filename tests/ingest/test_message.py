@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from arq_django.ingest.message import MalformedMessage, parse, plan
+from arq_django.exceptions import MalformedMessage
+from arq_django.ingest.message import parse, plan
 from arq_django.serializers import JSON
 
 

@@ -10,7 +10,8 @@ from arq.cron import next_cron
 from django.core.exceptions import ImproperlyConfigured
 
 from arq_django import enqueue, job
-from arq_django.jobs.crontab import CronSchedule, CronSpecError, parse
+from arq_django.exceptions import CronSpecError
+from arq_django.jobs.crontab import CronSchedule, parse
 from arq_django.jobs.handlers import to_cron_job
 from arq_django.jobs.registry import registry
 from arq_django.worker.settings import build, create_worker

@@ -15,8 +15,8 @@ from django.db import connections
 
 from arq_django import enqueue
 from arq_django.conf import get_config
+from arq_django.exceptions import CheckFailed
 from arq_django.health import build_checks, health_report
-from arq_django.health.checks import CheckFailed
 from arq_django.health.runner import run_checks
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]

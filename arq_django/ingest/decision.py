@@ -12,7 +12,7 @@ from arq_django.keys import SourceKeys
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Decision:
     """What to do with one claimed message: enqueue ``plan``, dead-letter with ``reason``, or just ack."""
 
     raw: bytes
@@ -38,16 +38,16 @@ class IngestStats:
     """``--run-inline`` only: jobs that raised or timed out (they are dead-lettered too)."""
 
 
-def refused(o: Outcome, error: object) -> Outcome:
+def refused(o: Decision, error: object) -> Decision:
     """The dead letter for a job write Redis refused (``error``: its reply or the client's exception)."""
     assert o.plan is not None, "only a job write can be refused"
     if isinstance(error, bytes):
         error = error.decode("utf-8", "replace")
     reason = f"Redis refused to write job {o.plan.job_id} ({o.plan.function}): {error}"
-    return Outcome(o.raw, reason=dead_letters.printable(reason), ran=o.ran)
+    return Decision(o.raw, reason=dead_letters.printable(reason), ran=o.ran)
 
 
-def commit_call(outcomes: list[Outcome], keys: SourceKeys, consumer: str) -> tuple[list[str], list[Any]]:
+def commit_call(outcomes: list[Decision], keys: SourceKeys, consumer: str) -> tuple[list[str], list[Any]]:
     """The ``KEYS`` and ``ARGV`` of one ``COMMIT`` call (the layout its header describes)."""
     script_keys = [keys.processing(consumer), keys.dead]
     args: list[Any] = []
