@@ -8,7 +8,7 @@ from typing import Any
 
 from arq_django.client.plan import JobPlan
 from arq_django.ingest import dead_letters
-from arq_django.keys import SourceKeys
+from arq_django.keys import SourceKeys, wake_key
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def commit_call(outcomes: list[Decision], keys: SourceKeys, consumer: str) -> tu
             p = o.plan
             taken_if_a, taken_if_b = p.guard_keys  # job + result, or job + unique marker
             stale = p.stale_keys[0] if p.stale_keys else p.job_key
-            script_keys += [p.job_key, p.queue_name, taken_if_a, taken_if_b, stale]
+            script_keys += [p.job_key, p.queue_name, taken_if_a, taken_if_b, stale, wake_key(p.queue_name)]
             args += ["E", o.raw, p.job_id, p.payload, p.expires_ms, p.score, int(p.guarded)]
             args.append(int(bool(p.stale_keys)))
         elif o.reason is not None:
