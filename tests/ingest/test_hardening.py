@@ -17,7 +17,7 @@ from arq_django.health import health_report
 from arq_django.ingest import ListIngester, background, dead_letters
 from arq_django.ingest.scripts import COMMIT, MOVE_ONE
 from arq_django.ingest.supervise import read_down
-from arq_django.keys import SourceKeys
+from arq_django.keys import SourceKeys, wake_key
 from tests.conftest import wait_for_async
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -67,6 +67,7 @@ def test_commit_leaves_the_message_claimed_when_redis_refuses_the_write(redis_cl
             f"arq:job:{job_id}",
             f"arq:result:{job_id}",
             f"arq:job:{job_id}",
+            wake_key("arq:queue"),
         ]
         args += ["E", raw, job_id, b"payload", ttl, 1000, 0, 0]
     refused, done = script(keys=keys, args=args)

@@ -10,7 +10,7 @@ import redis
 
 from arq_django.connection import aclose_pools
 from arq_django.ingest import ListIngester, dead_letters
-from arq_django.ingest.ingester import Outcome
+from arq_django.ingest.ingester import Decision
 from arq_django.ingest.message import parse, plan
 from arq_django.keys import SourceKeys
 from arq_django.worker.settings import create_worker
@@ -122,7 +122,7 @@ async def test_a_message_no_longer_held_is_not_enqueued(redis_client):
     ingester = ListIngester(KEYS.source)
     raw = mark(1)
     _, job_plan = plan(parse(raw), KEYS.source)
-    await ingester.commit([Outcome(raw, plan=job_plan), Outcome(b"junk", reason="bad")])
+    await ingester.commit([Decision(raw, plan=job_plan), Decision(b"junk", reason="bad")])
     assert redis_client.zcard("arq:queue") == 0 and redis_client.llen(KEYS.dead) == 0
     assert ingester.stats().taken == 0
     await aclose_pools()
