@@ -33,3 +33,22 @@ def test_the_arq_cli_shows_our_lines_in_a_project_without_logging(redis_url, tmp
         assert "queue arq:queue: 1 jobs (add)" in worker.output()
     finally:
         worker.stop()
+
+
+def test_importing_the_worker_package_does_not_boot_django(tmp_path: Path):
+    """Only ``WorkerSettings`` boots Django (``arq_django.worker.__getattr__``): a module of the worker
+    package imports without settings, as a tool or a type checker would import it."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    code = (
+        "import sys, django.apps, arq_django.worker.loop, arq_django.worker.execute\n"
+        "assert not django.apps.apps.ready\n"
+        "assert 'arq_django.worker.entry' not in sys.modules\n"
+        "import arq_django.worker as w\n"
+        "try:\n"
+        "    w.WorkerSettings\n"
+        "except SystemExit as e:\n"
+        "    print(e)\n"
+    )
+    done = run([sys.executable, "-c", code], env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "DJANGO_SETTINGS_MODULE is not set" in done.stdout  # the attribute does boot (and says why not)
