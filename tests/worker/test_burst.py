@@ -97,7 +97,7 @@ async def test_a_signalled_burst_worker_returns_once_its_jobs_end(redis_url: str
     import signal
 
     from arq_django import aenqueue
-    from arq_django.worker_settings import create_worker
+    from arq_django.worker.settings import create_worker
 
     await aenqueue("wait_forever", "signalled")
     worker = create_worker(burst=True, handle_signals=False, job_completion_wait=0.2)
