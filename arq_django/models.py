@@ -136,3 +136,7 @@ TASK_RESULT_STATUS: Final[dict[str, str]] = {
     JobResult.Status.ABORTED: "FAILED",
 }
 """``JobResult.Status`` → ``django.tasks.TaskResultStatus`` names, for a Django Tasks backend."""
+
+
+# Last, so that the abstract task model can use JobResult.Status (it adds no migration here).
+from .model_tasks.model import TaskModel as TaskModel  # noqa: E402

@@ -87,6 +87,9 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         from .mirror.retention import cron_job
 
         options["cron_jobs"] = [*options["cron_jobs"], cron_job()]
+    from .model_tasks.recovery import cron_jobs as task_row_recovery  # models load once apps are ready
+
+    options["cron_jobs"] = [*options["cron_jobs"], *task_row_recovery(queue_name)]
     options.update(overrides)
     return options
 
