@@ -6,7 +6,7 @@ The actions need the model's change permission, as the ``JobResult`` admin's ret
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import redis
 from django.contrib import admin, messages
@@ -24,17 +24,27 @@ else:
     ModelAdmin = admin.ModelAdmin  # generic only in django-stubs
 
 TASK_COLUMNS = ("status", "tries", "enqueued_at", "started_at", "finished_at", "job_id")
-TASK_READONLY = ("status", "result", "error", "traceback", "enqueued_at", "started_at", "finished_at", "tries", "job_id")
+TASK_READONLY = (
+    "status",
+    "result",
+    "error",
+    "traceback",
+    "enqueued_at",
+    "started_at",
+    "finished_at",
+    "tries",
+    "job_id",
+)
 
 
 class TaskModelAdmin(ModelAdmin):
     """Subclass and register it for your task model; add your own fields to ``list_display``."""
 
-    list_display: Any = ("__str__", *TASK_COLUMNS)
-    list_filter: Any = ("status", ("enqueued_at", admin.DateFieldListFilter))
-    readonly_fields: Any = TASK_READONLY
-    search_fields: Any = ("=job_id",)
-    actions: Any = ("run_selected", "reset_selected")
+    list_display = ("__str__", *TASK_COLUMNS)
+    list_filter = ("status", ("enqueued_at", admin.DateFieldListFilter))
+    readonly_fields = TASK_READONLY
+    search_fields = ("=job_id",)
+    actions = ("run_selected", "reset_selected")
 
     @admin.action(description="Run selected", permissions=["change"])
     def run_selected(self, request: HttpRequest, queryset: QuerySet[TaskModel]) -> None:

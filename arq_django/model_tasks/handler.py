@@ -102,11 +102,18 @@ def _save(started: Started, outcome: dict[str, Any]) -> None:
     after = _values(row)
     fields = {k: v for k, v in after.items() if k != row._meta.pk.attname and v != started.before.get(k)}
     fields.update(outcome, finished_at=timezone.now())
-    written = type(row)._base_manager.filter(pk=row.pk, job_id=started.job_id, tries=started.job_try).update(
-        **fields
+    written = (
+        type(row)
+        ._base_manager.filter(pk=row.pk, job_id=started.job_id, tries=started.job_try)
+        .update(**fields)
     )
     if not written:
-        logger.info("job %s: %s pk=%s changed meanwhile; its outcome is not written", started.job_id, row._meta.label, row.pk)
+        logger.info(
+            "job %s: %s pk=%s changed meanwhile; its outcome is not written",
+            started.job_id,
+            row._meta.label,
+            row.pk,
+        )
 
 
 def complete(started: Started, result: Any) -> None:
@@ -131,7 +138,7 @@ def fail(started: Started, e: BaseException, status: str) -> None:
 
 
 def _status_after(model: type[TaskModel], ctx: dict[str, Any], e: BaseException) -> str:
-    """``retrying`` when the job will run again (``Retry``, or ``retry_on`` with tries left), else ``failed``."""
+    """``retrying`` if the job runs again (``Retry``, or ``retry_on`` with tries left), else ``failed``."""
     if isinstance(e, Retry):
         return "retrying"
     spec = registry.get(job_name(model))

@@ -78,7 +78,9 @@ class TaskModel(models.Model):
     ``ctx`` (``self.ctx["progress"](0.5)``; ``await`` it in ``ado_task``).
     """
 
-    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.QUEUED, db_index=True)
+    status = models.CharField(
+        max_length=16, choices=TaskStatus.choices, default=TaskStatus.QUEUED, db_index=True
+    )
     result = models.JSONField(null=True, blank=True, help_text="What do_task() returned.")
     error = models.TextField(blank=True, help_text="Exception type and message of the last failed try.")
     traceback = models.TextField(blank=True)

@@ -47,7 +47,7 @@ def plan_for(model: type[models.Model], pk: Any, job_id: str) -> JobPlan:
 
 
 def write(model: type[models.Model], jobs: Sequence[tuple[Any, JobPlan]]) -> None:
-    """Write the rows' jobs (``(pk, plan)``) to Redis in one pipeline, then their mirror rows in one insert."""
+    """Write the rows' jobs (``(pk, plan)``) to Redis in one pipeline and their mirror rows in one insert."""
     plans = [plan for _, plan in jobs]
     if not plans:
         return
@@ -78,7 +78,9 @@ def _record(jobs: Sequence[tuple[Any, JobPlan]]) -> None:
         rows = [enqueued_row(plan, (pk,), {}) for pk, plan in jobs]
         JobResult.objects.db_manager(database_for_writes()).bulk_create(rows, ignore_conflicts=True)
     except Exception as e:  # the jobs are in Redis; the worker creates the rows when they start
-        logger.warning("%d task rows are enqueued but their JobResult rows were not created: %s", len(jobs), e)
+        logger.warning(
+            "%d task rows are enqueued but their JobResult rows were not created: %s", len(jobs), e
+        )
 
 
 def enqueue_on_commit(model: type[models.Model], rows: Iterable[tuple[Any, str]], using: str) -> None:
@@ -146,7 +148,9 @@ def reset_rows(queryset: models.QuerySet[TaskModel]) -> int:
             sync_client().zadd(abort_jobs_ss, dict.fromkeys(old, now_ms))
         except redis.RedisError as e:
             # The rows no longer name those jobs, so any that still run end as no-ops.
-            logger.warning("reset %d %s rows; could not ask their jobs to abort: %s", count, model._meta.label, e)
+            logger.warning(
+                "reset %d %s rows; could not ask their jobs to abort: %s", count, model._meta.label, e
+            )
     return count
 
 

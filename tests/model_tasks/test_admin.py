@@ -26,7 +26,9 @@ def client_for(name: str, *, staff: bool, superuser: bool = False, perms: tuple[
 
 
 def act(client: Client, action: str, *rows: Export):
-    return client.post(CHANGELIST, {"action": action, "_selected_action": [str(r.pk) for r in rows]}, follow=True)
+    return client.post(
+        CHANGELIST, {"action": action, "_selected_action": [str(r.pk) for r in rows]}, follow=True
+    )
 
 
 @pytest.fixture
@@ -69,7 +71,13 @@ def test_reset_selected_clears_the_outcome_and_aborts_old_jobs(rows, redis_clien
     page = act(staff, "reset_selected", rows["failed"], rows["done"]).content.decode()
     assert "Reset 2 row(s)" in page
     failed = Export.objects.get(pk=rows["failed"].pk)
-    assert (failed.status, failed.error, failed.traceback, failed.job_id, failed.tries) == ("queued", "", "", "", 0)
+    assert (failed.status, failed.error, failed.traceback, failed.job_id, failed.tries) == (
+        "queued",
+        "",
+        "",
+        "",
+        0,
+    )
     assert redis_client.zscore(abort_jobs_ss, old) is not None
 
 

@@ -64,7 +64,9 @@ def test_on_stuck_fail_marks_the_row_failed(redis_url, redis_client, monkeypatch
 
     monkeypatch.setattr(Export, "task_options", TaskOptions(queue="rows", on_stuck="fail"), raising=False)
     row = Export.objects.create(name="lost")
-    Export.objects.filter(pk=row.pk).update(status="in_progress", started_at=timezone.now() - timedelta(hours=1))
+    Export.objects.filter(pk=row.pk).update(
+        status="in_progress", started_at=timezone.now() - timedelta(hours=1)
+    )
     redis_client.delete(f"arq:job:{row.job_id}")
     assert recover(Export) == 1
     lost = Export.objects.get(pk=row.pk)

@@ -8,8 +8,8 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from arq_django.models import JobResult
 from arq_django.model_tasks.submit import job_name
+from arq_django.models import JobResult
 from tests.conftest import wait_for
 from tests.model_tasks_app.models import AsyncExport, Export
 
@@ -98,7 +98,9 @@ def test_bulk_create_enqueues_every_row_in_one_pipeline(redis_url, redis_client,
     assert len({r.job_id for r in rows}) == 20
     thread_worker("rows")
     wait_for(lambda: Export.objects.filter(status="complete").count() == 20)
-    assert sorted(Export.objects.values_list("rows_written", flat=True)) == sorted(len(f"r{i}") for i in range(20))
+    assert sorted(Export.objects.values_list("rows_written", flat=True)) == sorted(
+        len(f"r{i}") for i in range(20)
+    )
 
 
 def test_bulk_run_is_one_select_one_update(redis_url, redis_client):

@@ -28,7 +28,7 @@ def _released() -> bool:
 
 
 class Export(TaskModel):
-    """``mode``: ok (the default), fail, flaky (fails until try ``fail_tries + 1``), block (until released)."""
+    """``mode``: ok (the default), fail, flaky (fails until try ``fail_tries + 1``), block (till released)."""
 
     name = models.CharField(max_length=64)
     mode = models.CharField(max_length=16, default="ok")

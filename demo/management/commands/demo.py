@@ -1,4 +1,5 @@
-"""``manage.py demo``: start a worker, enqueue the seed's two jobs, print their outcome, stop the worker."""
+"""``manage.py demo``: start a worker, enqueue the seed's two jobs and create an ``Export`` task row,
+print their outcome, stop the worker."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,11 @@ from django.core.management.base import BaseCommand, CommandError
 from arq_django import JobHandle, enqueue
 from arq_django.conf import get_config
 from arq_django.connection import redact_url
+from arq_django.models import JobResult
+from demo.models import Export
 
 RESULT_TIMEOUT = 60.0
+FINISHED = JobResult.FINISHED
 
 
 def describe_redis(url: str, run_dir: Path) -> str:
@@ -72,5 +77,19 @@ class Command(BaseCommand):
                     f"{handle.function:<13} {handle.job_id}  {handle.status().value}  {result!r}"
                 )
             self.stdout.write(f"file_process input: {path.stat().st_size} bytes")
+        failures += self._run_export()
         if failures:
             raise CommandError(f"{failures} demo job(s) failed")
+
+    def _run_export(self) -> int:
+        """A task row: creating an ``Export`` enqueues it; the worker writes the outcome on the row."""
+        export = Export.objects.create(requested_by="demo")
+        deadline = time.monotonic() + RESULT_TIMEOUT
+        while export.status not in FINISHED and time.monotonic() < deadline:
+            time.sleep(0.05)
+            export.refresh_from_db()
+        self.stdout.write(
+            f"{'Export row':<13} pk={export.pk} job {export.job_id}  {export.status}  "
+            f"{export.result or export.error!r}"
+        )
+        return 0 if export.status == "complete" else 1

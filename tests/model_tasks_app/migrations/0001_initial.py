@@ -4,73 +4,164 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='AsyncExport',
+            name="AsyncExport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('deferred', 'Deferred'), ('in_progress', 'In Progress'), ('retrying', 'Retrying'), ('complete', 'Complete'), ('failed', 'Failed'), ('aborted', 'Aborted')], db_index=True, default='queued', max_length=16)),
-                ('result', models.JSONField(blank=True, help_text='What do_task() returned.', null=True)),
-                ('error', models.TextField(blank=True, help_text='Exception type and message of the last failed try.')),
-                ('traceback', models.TextField(blank=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('tries', models.PositiveIntegerField(default=0)),
-                ('job_id', models.CharField(blank=True, db_index=True, help_text="The row's current job.", max_length=255)),
-                ('name', models.CharField(max_length=64)),
-                ('mode', models.CharField(default='ok', max_length=16)),
-                ('rows_written', models.IntegerField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("deferred", "Deferred"),
+                            ("in_progress", "In Progress"),
+                            ("retrying", "Retrying"),
+                            ("complete", "Complete"),
+                            ("failed", "Failed"),
+                            ("aborted", "Aborted"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("result", models.JSONField(blank=True, help_text="What do_task() returned.", null=True)),
+                (
+                    "error",
+                    models.TextField(
+                        blank=True, help_text="Exception type and message of the last failed try."
+                    ),
+                ),
+                ("traceback", models.TextField(blank=True)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("tries", models.PositiveIntegerField(default=0)),
+                (
+                    "job_id",
+                    models.CharField(
+                        blank=True, db_index=True, help_text="The row's current job.", max_length=255
+                    ),
+                ),
+                ("name", models.CharField(max_length=64)),
+                ("mode", models.CharField(default="ok", max_length=16)),
+                ("rows_written", models.IntegerField(blank=True, null=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Export',
+            name="Export",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('deferred', 'Deferred'), ('in_progress', 'In Progress'), ('retrying', 'Retrying'), ('complete', 'Complete'), ('failed', 'Failed'), ('aborted', 'Aborted')], db_index=True, default='queued', max_length=16)),
-                ('result', models.JSONField(blank=True, help_text='What do_task() returned.', null=True)),
-                ('error', models.TextField(blank=True, help_text='Exception type and message of the last failed try.')),
-                ('traceback', models.TextField(blank=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('tries', models.PositiveIntegerField(default=0)),
-                ('job_id', models.CharField(blank=True, db_index=True, help_text="The row's current job.", max_length=255)),
-                ('name', models.CharField(max_length=64)),
-                ('mode', models.CharField(default='ok', max_length=16)),
-                ('fail_tries', models.PositiveIntegerField(default=0)),
-                ('rows_written', models.IntegerField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("deferred", "Deferred"),
+                            ("in_progress", "In Progress"),
+                            ("retrying", "Retrying"),
+                            ("complete", "Complete"),
+                            ("failed", "Failed"),
+                            ("aborted", "Aborted"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("result", models.JSONField(blank=True, help_text="What do_task() returned.", null=True)),
+                (
+                    "error",
+                    models.TextField(
+                        blank=True, help_text="Exception type and message of the last failed try."
+                    ),
+                ),
+                ("traceback", models.TextField(blank=True)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("tries", models.PositiveIntegerField(default=0)),
+                (
+                    "job_id",
+                    models.CharField(
+                        blank=True, db_index=True, help_text="The row's current job.", max_length=255
+                    ),
+                ),
+                ("name", models.CharField(max_length=64)),
+                ("mode", models.CharField(default="ok", max_length=16)),
+                ("fail_tries", models.PositiveIntegerField(default=0)),
+                ("rows_written", models.IntegerField(blank=True, null=True)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='OneShot',
+            name="OneShot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('deferred', 'Deferred'), ('in_progress', 'In Progress'), ('retrying', 'Retrying'), ('complete', 'Complete'), ('failed', 'Failed'), ('aborted', 'Aborted')], db_index=True, default='queued', max_length=16)),
-                ('result', models.JSONField(blank=True, help_text='What do_task() returned.', null=True)),
-                ('error', models.TextField(blank=True, help_text='Exception type and message of the last failed try.')),
-                ('traceback', models.TextField(blank=True)),
-                ('enqueued_at', models.DateTimeField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('tries', models.PositiveIntegerField(default=0)),
-                ('job_id', models.CharField(blank=True, db_index=True, help_text="The row's current job.", max_length=255)),
-                ('mode', models.CharField(default='block', max_length=16)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("deferred", "Deferred"),
+                            ("in_progress", "In Progress"),
+                            ("retrying", "Retrying"),
+                            ("complete", "Complete"),
+                            ("failed", "Failed"),
+                            ("aborted", "Aborted"),
+                        ],
+                        db_index=True,
+                        default="queued",
+                        max_length=16,
+                    ),
+                ),
+                ("result", models.JSONField(blank=True, help_text="What do_task() returned.", null=True)),
+                (
+                    "error",
+                    models.TextField(
+                        blank=True, help_text="Exception type and message of the last failed try."
+                    ),
+                ),
+                ("traceback", models.TextField(blank=True)),
+                ("enqueued_at", models.DateTimeField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("tries", models.PositiveIntegerField(default=0)),
+                (
+                    "job_id",
+                    models.CharField(
+                        blank=True, db_index=True, help_text="The row's current job.", max_length=255
+                    ),
+                ),
+                ("mode", models.CharField(default="block", max_length=16)),
             ],
             options={
-                'abstract': False,
+                "abstract": False,
             },
         ),
     ]
