@@ -19,7 +19,9 @@ CHANGELIST = "/admin/tests_model_tasks_app/export/"
 def client_for(name: str, *, staff: bool, superuser: bool = False, perms: tuple[str, ...] = ()) -> Client:
     user = User.objects.create_user(name, is_staff=staff, is_superuser=superuser)
     for codename in perms:
-        user.user_permissions.add(Permission.objects.get(codename=codename))
+        user.user_permissions.add(
+            Permission.objects.get(codename=codename, content_type__app_label="tests_model_tasks_app")
+        )
     client = Client()
     client.force_login(user)
     return client
