@@ -137,6 +137,10 @@ def fail(started: Started, e: BaseException, status: str) -> None:
     )
 
 
+def _cancelled(started: Started, reason: str, status: str) -> None:
+    _save(started, {"status": status, "error": reason, "traceback": ""})
+
+
 def _status_after(model: type[TaskModel], ctx: dict[str, Any], e: BaseException) -> str:
     """``retrying`` if the job runs again (``Retry``, or ``retry_on`` with tries left), else ``failed``."""
     if isinstance(e, Retry):
@@ -171,9 +175,12 @@ async def arun(model: type[TaskModel], ctx: dict[str, Any], pk: Any) -> Any:
         result = await started.row.ado_task()
     except asyncio.CancelledError as e:
         # A timeout, an abort or a shutdown: the row says so before the job ends (a re-run overwrites it).
-        aborted = started.job_id in getattr(ctx.get("worker"), "aborting_tasks", ())
-        status = "aborted" if aborted else _status_after(model, ctx, TimeoutError())
-        await asyncio.shield(sync_to_async(fail)(started, e, status))
+        if started.job_id in getattr(ctx.get("worker"), "aborting_tasks", ()):
+            status, reason = "aborted", f"{type(e).__name__}: aborted"
+        else:
+            status = _status_after(model, ctx, TimeoutError())
+            reason = f"{type(e).__name__}: cancelled (timed out, or the worker stopped)"
+        await asyncio.shield(sync_to_async(_cancelled)(started, reason, status))
         raise
     except Exception as e:
         await sync_to_async(fail)(started, e, _status_after(model, ctx, e))

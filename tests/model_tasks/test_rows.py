@@ -130,3 +130,16 @@ def test_progress_reaches_the_mirror(redis_url, thread_worker):
     done = wait_for(lambda: finished(Export, row.pk))
     mirror = wait_for(lambda: JobResult.objects.filter(job_id=done.job_id, progress__isnull=False).first())
     assert mirror.progress == 0.5
+
+
+def test_abort_and_timeout_of_an_async_row(redis_url, thread_worker):
+    thread_worker("rows")
+    hung = AsyncExport.objects.create(name="abort me", mode="hang")
+    wait_for(lambda: AsyncExport.objects.get(pk=hung.pk).status == "in_progress")
+    handle = hung.job()
+    assert handle is not None and handle.abort(wait=10)
+    done = wait_for(lambda: finished(AsyncExport, hung.pk))
+    assert done.status == "aborted" and done.error == "CancelledError: aborted"
+    timed_out = AsyncExport.objects.create(name="slow", mode="hang")
+    done = wait_for(lambda: finished(AsyncExport, timed_out.pk), timeout=30)
+    assert done.status == "failed" and "timed out" in done.error

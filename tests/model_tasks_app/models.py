@@ -66,12 +66,14 @@ class AsyncExport(TaskModel):
 
     class TaskMeta:
         queue = "rows"
-        timeout = 5
+        timeout = 3
 
     async def ado_task(self) -> Any:
         assert self.ctx is not None
         if self.mode == "fail":
             raise RuntimeError("async boom")
+        if self.mode == "hang":
+            await asyncio.Event().wait()
         await self.ctx["progress"](0.5, "half")
         await asyncio.sleep(0)
         self.rows_written = 2 * len(self.name)
