@@ -89,6 +89,7 @@ test-redis-floor: $(REDIS_FLOOR_VENV)/.installed
 
 bench: $(VENV)/.test-installed
 	$(PY) -m bench.run
+	$(PY) -m bench.model_tasks
 
 # The sdist and the wheel a user installs (README, "Quick start"); twine checks their metadata.
 dist: $(VENV)/.test-installed

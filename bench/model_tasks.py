@@ -1,0 +1,133 @@
+"""Tasks as rows against ``enqueue()`` of the same work: ``python -m bench.model_tasks [--rows N]``.
+
+The work is the demo's ``Export.do_task`` (a CSV of the users). Three variants, each timed from the first
+enqueue (or row) to the end of a burst worker's drain, in its own Redis database (``--db``, FLUSHDB-ed
+around every run) and the bench's SQLite file (``DATABASE_URL`` to change it):
+
+- ``enqueue()``: a ``@job`` doing the same work, result kept in Redis only;
+- ``Export.objects.create()`` per row: one INSERT per row (its own commit, which enqueues its job);
+- ``Export.objects.bulk_create()``: one INSERT and one Redis pipeline for all rows.
+
+A row costs the database, beyond the ``@job``: the INSERT, then in the worker one SELECT (the row,
+fresh), one UPDATE at start (status, ``started_at``, ``tries``) and one at the end (outcome and the
+fields the task set). The result mirror is off (``MIRROR=False``) for all three, so none pays for
+``JobResult`` rows. The target: rows per second at least 0.5x ``enqueue()``'s jobs per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import redis
+from django.core.management import call_command
+
+from .run import DEFAULT_URL, BenchFailed, setup_django, with_db
+
+TARGET = 0.5
+JOB = "bench_users_csv"
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.model_tasks", description=__doc__.split("\n")[0])
+    parser.add_argument("--redis-url", default=DEFAULT_URL)
+    parser.add_argument("--db", type=int, default=14, help="the bench's Redis database (FLUSHDB-ed)")
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best of each variant counts")
+    return parser.parse_args(argv)
+
+
+def _drain(queue: str) -> None:
+    from arq_django.worker_settings import create_worker
+
+    async def drain() -> None:
+        worker = create_worker(queue, burst=True, handle_signals=False)
+        try:
+            await worker.async_run()
+        finally:
+            await worker.close()
+
+    asyncio.run(drain())
+
+
+def _timed(produce: Callable[[], None], queue: str, check: Callable[[], None]) -> float:
+    start = time.perf_counter()
+    produce()
+    _drain(queue)
+    seconds = time.perf_counter() - start
+    check()
+    return seconds
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    url = with_db(args.redis_url, args.db)
+    setup_django(url)
+    call_command("migrate", interactive=False, verbosity=0)
+    from arq_django import enqueue, job
+    from arq_django.conf import get_config
+    from demo.models import Export, users_csv
+
+    @job(JOB)
+    def bench_users_csv(ctx: dict[str, Any], i: int) -> dict[str, int]:
+        text = users_csv()
+        return {"rows": text.count("\n") - 1, "bytes": len(text)}
+
+    admin = redis.Redis.from_url(url)
+    queue = get_config().queue
+    n = args.rows
+
+    def reset() -> None:
+        admin.flushdb()
+        Export.objects.all().delete()
+
+    def jobs_done() -> None:
+        if admin.zcard(queue):
+            raise BenchFailed(f"{admin.zcard(queue)} jobs left on {queue!r} after the drain")
+
+    def rows_done() -> None:
+        jobs_done()
+        complete = Export.objects.filter(status="complete").count()
+        if complete != n:
+            raise BenchFailed(f"{complete} of {n} Export rows complete after the drain")
+
+    def by_enqueue() -> None:
+        for i in range(n):
+            enqueue(JOB, i)
+
+    def by_create() -> None:
+        for i in range(n):
+            Export.objects.create(requested_by=str(i))
+
+    def by_bulk_create() -> None:
+        Export.objects.bulk_create(Export(requested_by=str(i)) for i in range(n))
+
+    variants: dict[str, Callable[[], None]] = {
+        "enqueue() jobs": by_enqueue,
+        "create() rows": by_create,
+        "bulk_create() rows": by_bulk_create,
+    }
+    best: dict[str, float] = {}
+    for _ in range(args.repeat):
+        for label, produce in variants.items():
+            reset()
+            seconds = _timed(produce, queue, jobs_done if label.startswith("enqueue") else rows_done)
+            best[label] = min(best.get(label, seconds), seconds)
+    reset()
+    base = n / best["enqueue() jobs"]
+    print(f"tasks as rows: {n} rows/jobs, best of {args.repeat}, created and run (burst worker drain)")
+    for label, seconds in best.items():
+        rate = n / seconds
+        print(f"  {label:<20} {rate:8.0f}/s  {rate / base:5.2f}x enqueue()")
+    print("  per row, beyond enqueue(): 1 INSERT, then in the worker 1 SELECT + 2 UPDATE")
+    worst = min(n / best[k] for k in best if k != "enqueue() jobs") / base
+    print(f"RATIO rows/enqueue {worst:.2f}x (target >= {TARGET}x): {'ok' if worst >= TARGET else 'MISSED'}")
+    return 0 if worst >= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
