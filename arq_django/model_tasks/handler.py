@@ -9,8 +9,10 @@ row that is gone when its job starts ends the job as a logged no-op (result ``No
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
+import time
 import traceback as tb
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -20,6 +22,7 @@ from asgiref.sync import sync_to_async
 from django.db import models
 from django.utils import timezone
 
+from ..conf import get_config
 from ..exceptions import SerializationError
 from ..registry import JobSpec, job, registry
 from ..retry import max_tries
@@ -94,7 +97,8 @@ def start(model: type[TaskModel], ctx: dict[str, Any], pk: Any) -> Started | Non
 
 
 def _values(row: models.Model) -> dict[str, Any]:
-    return {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
+    # Copies, so that a JSON field the task changes in place still counts as changed.
+    return {f.attname: copy.deepcopy(getattr(row, f.attname)) for f in row._meta.concrete_fields}
 
 
 def _save(started: Started, outcome: dict[str, Any]) -> None:
@@ -157,13 +161,29 @@ def run(model: type[TaskModel], ctx: dict[str, Any], pk: Any) -> Any:
     started = start(model, ctx, pk)
     if started is None:
         return None
+    began = time.monotonic()
     try:
         result = started.row.do_task()
     except Exception as e:
-        fail(started, e, _status_after(model, ctx, e))
+        if not _overran(model, ctx, started, began):
+            fail(started, e, _status_after(model, ctx, e))
         raise
-    complete(started, result)
+    if not _overran(model, ctx, started, began):
+        complete(started, result)
     return result
+
+
+def _overran(model: type[TaskModel], ctx: dict[str, Any], started: Started, began: float) -> bool:
+    """A thread cannot be stopped: past the job's timeout, arq has already ended (or retried) the job,
+    so the row says it timed out instead of what the late thread brought back."""
+    spec = registry.get(job_name(model))
+    timeout = spec.timeout or getattr(ctx.get("worker"), "job_timeout_s", None) or get_config().job_timeout
+    elapsed = time.monotonic() - began
+    if elapsed <= timeout:
+        return False
+    reason = f"TimeoutError: do_task ran {elapsed:.1f} s, past its {timeout:g} s timeout"
+    _cancelled(started, reason, _status_after(model, ctx, TimeoutError()))
+    return True
 
 
 async def arun(model: type[TaskModel], ctx: dict[str, Any], pk: Any) -> Any:

@@ -77,3 +77,21 @@ def test_the_recovery_cron_job_runs_only_where_task_models_do():
     jobs = cron_jobs("rows")
     assert [j.name for j in jobs] == [CRON_NAME] and jobs[0].unique
     assert cron_jobs("mail") == []
+
+
+def test_a_sync_task_past_its_timeout_leaves_the_row_timed_out_not_complete(
+    redis_url, redis_client, thread_worker
+):
+    thread_worker("rows")
+    row = OneShot.objects.create()
+    wait_for(lambda: OneShot.objects.get(pk=row.pk).status == "in_progress")
+    wait_for(lambda: redis_client.exists(f"arq:result:{row.job_id}"))  # arq ended the job: timed out
+    redis_client.set(RELEASE_KEY, 1)  # the thread, still running, now returns "done"
+    done = wait_for(lambda: finished(OneShot, row.pk))
+    assert done.status == "failed" and done.result is None
+    assert done.error.startswith("TimeoutError: do_task ran ") and "past its 1 s timeout" in done.error
+
+
+def finished(model, pk):
+    row = model.objects.get(pk=pk)
+    return row if row.status in ("complete", "failed", "aborted") else None
