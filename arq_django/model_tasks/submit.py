@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 import redis
 from arq.constants import abort_jobs_ss
@@ -30,6 +30,16 @@ if TYPE_CHECKING:
     from .model import TaskModel
 
 logger = logging.getLogger("arq_django.model_tasks")
+NEVER_RUN: Final[dict[str, Any]] = {
+    "status": "queued",
+    "started_at": None,
+    "finished_at": None,
+    "tries": 0,
+    "result": None,
+    "error": "",
+    "traceback": "",
+}
+"""The outcome fields of a row that has not run (yet, or again)."""
 
 
 def job_name(model: type[models.Model]) -> str:
@@ -112,14 +122,8 @@ def run_rows(queryset: models.QuerySet[TaskModel], *, skip_in_progress: bool = T
     with transaction.atomic(using=queryset.db):
         model._base_manager.using(queryset.db).filter(pk__in=pks).update(
             job_id=Concat(models.Value(f"{batch}-"), Cast("pk", models.CharField())),
-            status=TaskStatus.QUEUED,
             enqueued_at=timezone.now(),
-            started_at=None,
-            finished_at=None,
-            tries=0,
-            result=None,
-            error="",
-            traceback="",
+            **NEVER_RUN,
         )
         enqueue_on_commit(model, [(pk, f"{batch}-{pk}") for pk in pks], queryset.db)
     return len(pks)
@@ -127,21 +131,9 @@ def run_rows(queryset: models.QuerySet[TaskModel], *, skip_in_progress: bool = T
 
 def reset_rows(queryset: models.QuerySet[TaskModel]) -> int:
     """Put rows back as never run (not enqueued): one UPDATE, and one pipeline asking their jobs to abort."""
-    from .model import TaskStatus
-
     model = queryset.model
     old = list(queryset.exclude(job_id="").values_list("job_id", flat=True))
-    count = queryset.update(
-        job_id="",
-        status=TaskStatus.QUEUED,
-        enqueued_at=None,
-        started_at=None,
-        finished_at=None,
-        tries=0,
-        result=None,
-        error="",
-        traceback="",
-    )
+    count = queryset.update(job_id="", enqueued_at=None, **NEVER_RUN)
     if old:
         try:
             now_ms = timestamp_ms()
