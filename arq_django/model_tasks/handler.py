@@ -17,12 +17,14 @@ import traceback as tb
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from arq.constants import in_progress_key_prefix
 from arq.worker import Retry
 from asgiref.sync import sync_to_async
 from django.db import models
 from django.utils import timezone
 
 from ..conf import get_config
+from ..connection import sync_client
 from ..exceptions import SerializationError
 from ..registry import JobSpec, job, registry
 from ..retry import max_tries
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
     from .model import TaskModel
 
 logger = logging.getLogger("arq_django.model_tasks")
-OUTCOME_FIELDS = ("status", "result", "error", "traceback", "finished_at")
+OVERRUN_MARGIN_S = 2.0
+"""A sync try within this much of its timeout asks Redis whether arq still holds the job."""
 
 
 @dataclass(frozen=True)
@@ -158,10 +161,10 @@ def _status_after(model: type[TaskModel], ctx: dict[str, Any], e: BaseException)
 
 def run(model: type[TaskModel], ctx: dict[str, Any], pk: Any) -> Any:
     """The sync job (in the worker's thread pool): one row, ``do_task``."""
+    began = time.monotonic()
     started = start(model, ctx, pk)
     if started is None:
         return None
-    began = time.monotonic()
     try:
         result = started.row.do_task()
     except Exception as e:
@@ -179,8 +182,10 @@ def _overran(model: type[TaskModel], ctx: dict[str, Any], started: Started, bega
     spec = registry.get(job_name(model))
     timeout = spec.timeout or getattr(ctx.get("worker"), "job_timeout_s", None) or get_config().job_timeout
     elapsed = time.monotonic() - began
-    if elapsed <= timeout:
-        return False
+    if elapsed + OVERRUN_MARGIN_S < timeout:
+        return False  # arq's clock started a little earlier, never seconds earlier
+    if elapsed <= timeout and sync_client().exists(in_progress_key_prefix + started.job_id):
+        return False  # arq still holds the job: it did not time out
     reason = f"TimeoutError: do_task ran {elapsed:.1f} s, past its {timeout:g} s timeout"
     _cancelled(started, reason, _status_after(model, ctx, TimeoutError()))
     return True
