@@ -25,6 +25,7 @@ from typing import Any
 
 import redis
 from django.core.management import call_command
+from django.db import connection
 
 from .run import DEFAULT_URL, BenchFailed, setup_django, with_db
 
@@ -68,6 +69,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = with_db(args.redis_url, args.db)
     setup_django(url)
     call_command("migrate", interactive=False, verbosity=0)
+    if connection.vendor == "sqlite":
+        # The worker writes rows from its thread pool: in SQLite's default rollback journal every write
+        # waits for the others' locks. WAL (kept by the file) is how a SQLite site runs writers at once.
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA journal_mode=WAL")
     from arq_django import enqueue, job
     from arq_django.conf import get_config
     from demo.models import Export, users_csv
