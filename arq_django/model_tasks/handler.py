@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("arq_django.model_tasks")
 OVERRUN_MARGIN_S = 2.0
-"""A sync try within this much of its timeout asks Redis whether arq still holds the job."""
+"""A sync try that arq ended within this much of its timeout timed out (else it was aborted)."""
 
 
 @dataclass(frozen=True)
@@ -177,17 +177,18 @@ def run(model: type[TaskModel], ctx: dict[str, Any], pk: Any) -> Any:
 
 
 def _overran(model: type[TaskModel], ctx: dict[str, Any], started: Started, began: float) -> bool:
-    """A thread cannot be stopped: past the job's timeout, arq has already ended (or retried) the job,
-    so the row says it timed out instead of what the late thread brought back."""
+    """A thread cannot be stopped: when arq ended the job while ``do_task`` ran (its timeout, an abort,
+    a shutdown), the row says so instead of what the late thread brought back."""
+    if sync_client().exists(in_progress_key_prefix + started.job_id):
+        return False  # arq still holds the job
     spec = registry.get(job_name(model))
     timeout = spec.timeout or getattr(ctx.get("worker"), "job_timeout_s", None) or get_config().job_timeout
     elapsed = time.monotonic() - began
-    if elapsed + OVERRUN_MARGIN_S < timeout:
-        return False  # arq's clock started a little earlier, never seconds earlier
-    if elapsed <= timeout and sync_client().exists(in_progress_key_prefix + started.job_id):
-        return False  # arq still holds the job: it did not time out
-    reason = f"TimeoutError: do_task ran {elapsed:.1f} s, past its {timeout:g} s timeout"
-    _cancelled(started, reason, _status_after(model, ctx, TimeoutError()))
+    if elapsed + OVERRUN_MARGIN_S >= timeout:  # arq's clock started a little earlier, never seconds
+        reason = f"TimeoutError: do_task ran {elapsed:.1f} s, past its {timeout:g} s timeout"
+        _cancelled(started, reason, _status_after(model, ctx, TimeoutError()))
+    else:  # a shutdown re-runs the job, whose next try overwrites this
+        _cancelled(started, "CancelledError: aborted (or its worker stopped) while do_task ran", "aborted")
     return True
 
 

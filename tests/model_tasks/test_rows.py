@@ -143,3 +143,19 @@ def test_abort_and_timeout_of_an_async_row(redis_url, thread_worker):
     timed_out = AsyncExport.objects.create(name="slow", mode="hang")
     done = wait_for(lambda: finished(AsyncExport, timed_out.pk), timeout=30)
     assert done.status == "failed" and "timed out" in done.error
+
+
+def test_abort_of_a_sync_row_is_on_the_row_even_though_its_thread_runs_on(
+    redis_url, redis_client, thread_worker
+):
+    from tests.model_tasks_app.models import RELEASE_KEY
+
+    thread_worker("rows")
+    row = Export.objects.create(name="stop me", mode="block")
+    wait_for(lambda: Export.objects.get(pk=row.pk).status == "in_progress")
+    assert row.job().abort(wait=10)
+    redis_client.set(RELEASE_KEY, 1)  # the thread returns its result after the job was aborted
+    done = wait_for(lambda: finished(Export, row.pk))
+    assert (
+        done.status == "aborted" and done.result is None and done.error.startswith("CancelledError: aborted")
+    )
