@@ -139,14 +139,14 @@ TASK_RESULT_STATUS: Final[dict[str, str]] = {
 
 
 if TYPE_CHECKING:
-    from .model_tasks.model import TaskModel as TaskModel
+    from arq_django.model_tasks.model import TaskModel as TaskModel
 
 
 def __getattr__(name: str) -> Any:
     # TaskModel (abstract: no migration here) is loaded on first use, so that either module can be
-    # imported first: model_tasks.model itself imports this one for JobResult.Status.
+    # imported first (an app listed before arq_django may import either).
     if name == "TaskModel":
-        from .model_tasks.model import TaskModel
+        from arq_django.model_tasks.model import TaskModel
 
         return TaskModel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

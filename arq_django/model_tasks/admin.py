@@ -13,11 +13,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from ..exceptions import ArqDjangoError
-from .submit import reset_rows, run_rows
+from arq_django.exceptions import ArqDjangoError
+from arq_django.model_tasks.submit import reset_rows, run_rows
 
 if TYPE_CHECKING:
-    from .model import TaskModel
+    from arq_django.model_tasks.model import TaskModel
 
     ModelAdmin = admin.ModelAdmin[TaskModel]
 else:

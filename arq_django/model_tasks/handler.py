@@ -23,16 +23,16 @@ from asgiref.sync import sync_to_async
 from django.db import models
 from django.utils import timezone
 
-from ..conf import get_config
-from ..connection import sync_client
-from ..exceptions import SerializationError
-from ..registry import JobSpec, job, registry
-from ..retry import max_tries
-from .options import options_for
-from .submit import job_name
+from arq_django.conf import get_config
+from arq_django.connection import sync_client
+from arq_django.exceptions import SerializationError
+from arq_django.model_tasks.options import options_for
+from arq_django.model_tasks.submit import job_name
+from arq_django.registry import JobSpec, job, registry
+from arq_django.retry import max_tries
 
 if TYPE_CHECKING:
-    from .model import TaskModel
+    from arq_django.model_tasks.model import TaskModel
 
 logger = logging.getLogger("arq_django.model_tasks")
 OVERRUN_MARGIN_S = 2.0
@@ -50,7 +50,7 @@ class Started:
 
 
 def _is_async(model: type[TaskModel]) -> bool:
-    from .model import TaskModel
+    from arq_django.model_tasks.model import TaskModel
 
     return model.ado_task is not TaskModel.ado_task
 

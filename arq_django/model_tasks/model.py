@@ -15,15 +15,25 @@ from django.db import models, router
 from django.db.models.signals import class_prepared
 from django.utils import timezone
 
-from ..models import JobResult
-from . import submit
+from arq_django.handle import JobState
+from arq_django.model_tasks import submit
 
 if TYPE_CHECKING:
-    from ..handle import JobHandle
-    from .options import TaskOptions
+    from arq_django.handle import JobHandle
+    from arq_django.model_tasks.options import TaskOptions
 
-TaskStatus = JobResult.Status
-"""A row's status uses the mirror's names (queued, in_progress, retrying, complete, failed, aborted)."""
+STATUSES = (
+    JobState.queued,
+    JobState.deferred,
+    JobState.in_progress,
+    JobState.retrying,
+    JobState.complete,
+    JobState.failed,
+    JobState.aborted,
+)
+"""A row's statuses are the result mirror's (``JobResult.Status``, in its order). They are built from
+``JobState``: this module does not import ``arq_django.models``, which exports ``TaskModel``."""
+STATUS_CHOICES = [(s.value, s.name.replace("_", " ").title()) for s in STATUSES]
 
 _M = TypeVar("_M", bound="TaskModel")
 
@@ -79,7 +89,7 @@ class TaskModel(models.Model):
     """
 
     status = models.CharField(
-        max_length=16, choices=TaskStatus.choices, default=TaskStatus.QUEUED, db_index=True
+        max_length=16, choices=STATUS_CHOICES, default=JobState.queued.value, db_index=True
     )
     result = models.JSONField(null=True, blank=True, help_text="What do_task() returned.")
     error = models.TextField(blank=True, help_text="Exception type and message of the last failed try.")
@@ -112,7 +122,7 @@ class TaskModel(models.Model):
 
     def _prepare_job(self, now: Any) -> None:
         self.job_id = submit.new_job_id()
-        self.status = TaskStatus.QUEUED
+        self.status = JobState.queued.value
         self.enqueued_at = now
 
     def save(self, *args: Any, **kwargs: Any) -> None:
@@ -136,20 +146,23 @@ class TaskModel(models.Model):
 
     def job(self) -> JobHandle | None:
         """A handle to the row's current job (state, result, abort), or ``None`` before it has one."""
-        from ..handle import JobHandle
+        from arq_django.handle import JobHandle
 
         if not self.job_id:
             return None
         return JobHandle(self.job_id, submit.plan_queue(type(self)), submit.job_name(type(self)))
 
-    def job_result(self) -> JobResult | None:
-        """The mirror's ``JobResult`` row for the current job, if the mirror has one."""
+    def job_result(self) -> models.Model | None:
+        """The mirror's ``JobResult`` row for the current job, if the mirror has one (typed loosely:
+        naming ``JobResult`` here would make ``arq_django.models`` and this module import each other)."""
+        from arq_django.models import JobResult
+
         return JobResult.objects.filter(job_id=self.job_id).first() if self.job_id else None
 
 
 def _register(sender: type[models.Model], **kwargs: Any) -> None:
     if issubclass(sender, TaskModel) and not sender._meta.abstract and not sender._meta.proxy:
-        from .handler import register
+        from arq_django.model_tasks.handler import register
 
         register(sender)
 

@@ -20,10 +20,10 @@ from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.utils import timezone
 
-from ..conf import get_config
-from ..connection import sync_client
-from .options import options_for
-from .submit import plan_queue, run_rows
+from arq_django.conf import get_config
+from arq_django.connection import sync_client
+from arq_django.model_tasks.options import options_for
+from arq_django.model_tasks.submit import plan_queue, run_rows
 
 logger = logging.getLogger("arq_django.model_tasks")
 
@@ -35,7 +35,7 @@ LOST_ERROR: Final = "WorkerLost: the worker running this row stopped without wri
 
 def task_models(queue: str | None = None) -> list[type[Any]]:
     """Concrete task models (whose jobs run on ``queue``, if given)."""
-    from .model import TaskModel
+    from arq_django.model_tasks.model import TaskModel
 
     found = [m for m in apps.get_models() if issubclass(m, TaskModel) and not m._meta.proxy]
     return [m for m in found if queue is None or plan_queue(m) == queue]

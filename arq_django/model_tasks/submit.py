@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import redis
 from arq.constants import abort_jobs_ss
@@ -20,14 +20,11 @@ from django.db import models, transaction
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
-from ..conf import get_config
-from ..connection import redis_failure, sync_client
-from ..enqueue import _queue_commands
-from ..exceptions import EnqueueError
-from ..plan import JobPlan, plan_job
-
-if TYPE_CHECKING:
-    from .model import TaskModel
+from arq_django.conf import get_config
+from arq_django.connection import redis_failure, sync_client
+from arq_django.enqueue import _queue_commands
+from arq_django.exceptions import EnqueueError
+from arq_django.plan import JobPlan, plan_job
 
 logger = logging.getLogger("arq_django.model_tasks")
 NEVER_RUN: Final[dict[str, Any]] = {
@@ -80,9 +77,9 @@ def _record(jobs: Sequence[tuple[Any, JobPlan]]) -> None:
     config = get_config()
     if not (config.mirror and config.mirror_on_enqueue):
         return
-    from ..mirror.producer import enqueued_row
-    from ..mirror.writer import database_for_writes
-    from ..models import JobResult
+    from arq_django.mirror.producer import enqueued_row
+    from arq_django.mirror.writer import database_for_writes
+    from arq_django.models import JobResult
 
     try:
         rows = [enqueued_row(plan, (pk,), {}) for pk, plan in jobs]
@@ -104,17 +101,15 @@ def enqueue_on_commit(model: type[models.Model], rows: Iterable[tuple[Any, str]]
     transaction.on_commit(at_commit, using=using)
 
 
-def run_rows(queryset: models.QuerySet[TaskModel], *, skip_in_progress: bool = True) -> int:
+def run_rows(queryset: models.QuerySet[Any], *, skip_in_progress: bool = True) -> int:
     """Run the rows again as new jobs: one SELECT, one UPDATE, one pipeline; rows in progress are
     skipped (recovery, which checked that their jobs are gone, passes ``skip_in_progress=False``).
 
     Each row gets the job id ``<batch>-<pk>``; a job the row had before no longer matches its ``job_id``,
     so if it still runs it ends as a no-op.
     """
-    from .model import TaskStatus
-
     model = queryset.model
-    rows = queryset.exclude(status=TaskStatus.IN_PROGRESS) if skip_in_progress else queryset
+    rows = queryset.exclude(status="in_progress") if skip_in_progress else queryset
     pks = list(rows.values_list("pk", flat=True))
     if not pks:
         return 0
@@ -129,7 +124,7 @@ def run_rows(queryset: models.QuerySet[TaskModel], *, skip_in_progress: bool = T
     return len(pks)
 
 
-def reset_rows(queryset: models.QuerySet[TaskModel]) -> int:
+def reset_rows(queryset: models.QuerySet[Any]) -> int:
     """Put rows back as never run (not enqueued): one UPDATE, and one pipeline asking their jobs to abort."""
     model = queryset.model
     old = list(queryset.exclude(job_id="").values_list("job_id", flat=True))
@@ -148,6 +143,6 @@ def reset_rows(queryset: models.QuerySet[TaskModel]) -> int:
 
 def plan_queue(model: type[models.Model]) -> str:
     """The queue ``model``'s jobs run on."""
-    from ..registry import registry
+    from arq_django.registry import registry
 
     return registry.get(job_name(model)).queue_name()

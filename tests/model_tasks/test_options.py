@@ -68,3 +68,9 @@ def test_an_app_before_arq_django_can_import_task_model_from_either_module(modul
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "earlyapp.Job.do_task"]
+
+
+def test_a_rows_statuses_are_the_mirrors():
+    from arq_django.models import JobResult
+
+    assert Export._meta.get_field("status").choices == JobResult.Status.choices
