@@ -48,7 +48,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def _drain(queue: str) -> None:
-    from arq_django.worker_settings import create_worker
+    from arq_django.worker.settings import create_worker
 
     async def drain() -> None:
         worker = create_worker(queue, burst=True, handle_signals=False)

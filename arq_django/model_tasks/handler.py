@@ -25,11 +25,11 @@ from django.utils import timezone
 
 from arq_django.conf import get_config
 from arq_django.connection import sync_client
-from arq_django.exceptions import SerializationError
+from arq_django.exceptions import PayloadError
+from arq_django.jobs.registry import JobSpec, job, registry
+from arq_django.jobs.retry import max_tries
 from arq_django.model_tasks.options import options_for
 from arq_django.model_tasks.submit import job_name
-from arq_django.registry import JobSpec, job, registry
-from arq_django.retry import max_tries
 
 if TYPE_CHECKING:
     from arq_django.model_tasks.model import TaskModel
@@ -127,7 +127,7 @@ def complete(started: Started, result: Any) -> None:
     try:
         json.dumps(result)
     except (TypeError, ValueError) as e:
-        error = SerializationError(
+        error = PayloadError(
             f"job {started.job_id}: {started.row._meta.label}.do_task() returned a "
             f"{type(result).__qualname__}, which the row's JSON result field cannot hold ({e}); return "
             "plain data (str, numbers, lists, dicts with str keys)."

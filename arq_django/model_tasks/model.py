@@ -15,11 +15,11 @@ from django.db import models, router
 from django.db.models.signals import class_prepared
 from django.utils import timezone
 
-from arq_django.handle import JobState
+from arq_django.client.handle import JobState
 from arq_django.model_tasks import submit
 
 if TYPE_CHECKING:
-    from arq_django.handle import JobHandle
+    from arq_django.client.handle import JobHandle
     from arq_django.model_tasks.options import TaskOptions
 
 STATUSES = (
@@ -146,7 +146,7 @@ class TaskModel(models.Model):
 
     def job(self) -> JobHandle | None:
         """A handle to the row's current job (state, result, abort), or ``None`` before it has one."""
-        from arq_django.handle import JobHandle
+        from arq_django.client.handle import JobHandle
 
         if not self.job_id:
             return None

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from django.core.exceptions import ImproperlyConfigured
 
-from arq_django.options import Seconds
+from arq_django.jobs.options import Seconds
 
 OnStuck = Literal["recover", "fail"]
 

@@ -20,11 +20,11 @@ from django.db import models, transaction
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from arq_django.client.enqueue import _queue_commands
+from arq_django.client.plan import JobPlan, plan_job
 from arq_django.conf import get_config
 from arq_django.connection import redis_failure, sync_client
-from arq_django.enqueue import _queue_commands
 from arq_django.exceptions import EnqueueError
-from arq_django.plan import JobPlan, plan_job
 
 logger = logging.getLogger("arq_django.model_tasks")
 NEVER_RUN: Final[dict[str, Any]] = {
@@ -77,7 +77,7 @@ def _record(jobs: Sequence[tuple[Any, JobPlan]]) -> None:
     config = get_config()
     if not (config.mirror and config.mirror_on_enqueue):
         return
-    from arq_django.mirror.producer import enqueued_row
+    from arq_django.mirror.enqueued import enqueued_row
     from arq_django.mirror.writer import database_for_writes
     from arq_django.models import JobResult
 
@@ -143,6 +143,6 @@ def reset_rows(queryset: models.QuerySet[Any]) -> int:
 
 def plan_queue(model: type[models.Model]) -> str:
     """The queue ``model``'s jobs run on."""
-    from arq_django.registry import registry
+    from arq_django.jobs.registry import registry
 
     return registry.get(job_name(model)).queue_name()

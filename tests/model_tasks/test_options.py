@@ -9,8 +9,8 @@ import sys
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
+from arq_django.jobs.registry import registry
 from arq_django.model_tasks.options import TaskOptions, options_for
-from arq_django.registry import registry
 from tests.conftest import ROOT
 from tests.model_tasks_app.models import AsyncExport, Export, Flaky
 
@@ -58,7 +58,8 @@ def test_an_app_before_arq_django_can_import_task_model_from_either_module(modul
         "import django\nfrom django.conf import settings\n"
         "settings.configure(INSTALLED_APPS=['django.contrib.contenttypes', 'earlyapp', 'arq_django'], "
         "DATABASES={'default': {'ENGINE': 'django.db.backends.sqlite3', 'NAME': ':memory:'}}, USE_TZ=True)\n"
-        "django.setup()\nfrom arq_django.models import TaskModel\nfrom arq_django.registry import registry\n"
+        "django.setup()\nfrom arq_django.models import TaskModel\n"
+        "from arq_django.jobs.registry import registry\n"
         "print(TaskModel._meta.abstract, registry.get('earlyapp.Job.do_task').name)"
     )
     env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
