@@ -80,15 +80,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA journal_mode=WAL")
     from arq_django import enqueue, job
-    from arq_django.conf import get_config
+    from arq_django.model_tasks.submit import plan_queue
     from demo.models import Export, users_csv
 
-    @job(JOB)
+    queue = plan_queue(Export)  # the jobs run on the rows' queue too, so one worker drains each variant
+
+    @job(JOB, queue=queue)
     def bench_users_csv(ctx: dict[str, Any], i: int) -> dict[str, int]:
         text = users_csv()
         return {"rows": text.count("\n") - 1, "bytes": len(text)}
 
-    @job(BY_HAND)
+    @job(BY_HAND, queue=queue)
     def bench_row_by_hand(ctx: dict[str, Any], pk: int) -> dict[str, int]:
         """The writes a task row costs, wired by hand around the same work: load, mark, run, write back."""
         row = Export.objects.get(pk=pk)
@@ -101,7 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return summary
 
     admin = redis.Redis.from_url(url)
-    queue = get_config().queue
     plain: models.QuerySet[Export] = models.QuerySet(
         Export
     )  # inserts without TaskQuerySet: no job is enqueued for these rows

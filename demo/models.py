@@ -30,6 +30,7 @@ class Export(TaskModel):
     csv = models.TextField(blank=True)
 
     class TaskMeta:
+        queue = "exports"  # a queue of its own: its workers are the model's (simpletask's worker count)
         timeout = 60
         max_tries = 3
 

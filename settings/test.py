@@ -17,6 +17,16 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 REDIS_URL = env("REDIS_URL", default="redis://localhost:6379/0")
 ARQ_DJANGO = arq_django_settings(REDIS_URL)
 # Every queue the test suite routes jobs to (tests/jobs_app/jobs.py) or names with _queue_name.
-ARQ_DJANGO["QUEUES"] = ["mail", "reports", "cron-test", "startup-q", "other", "manage-q", "env-q", "rows"]
+ARQ_DJANGO["QUEUES"] = [
+    "mail",
+    "reports",
+    "cron-test",
+    "startup-q",
+    "other",
+    "manage-q",
+    "env-q",
+    "rows",
+    "exports",
+]
 # The result-mirror tests stretch a worker's flush interval to kill it with rows unwritten.
 ARQ_DJANGO["MIRROR_FLUSH_INTERVAL"] = env.float("ARQ_MIRROR_FLUSH_INTERVAL", default=0.25)

@@ -23,6 +23,7 @@ from demo.models import Export
 
 RESULT_TIMEOUT = 60.0
 FINISHED = JobResult.FINISHED
+EXPORT_QUEUE = "exports"
 
 
 def describe_redis(url: str, run_dir: Path) -> str:
@@ -42,21 +43,27 @@ class Command(BaseCommand):
         redis_url = get_config().redis_url
         self.stdout.write(self.style.WARNING(describe_redis(redis_url, settings.BASE_DIR / ".run")))
         worker_env = {**os.environ, "REDIS_URL": redis_url}
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"],
-            env=worker_env,
-            cwd=settings.BASE_DIR,
-        )
+        # One worker for the default queue, one for the Export rows' own queue.
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"],
+                env={**worker_env, **extra},
+                cwd=settings.BASE_DIR,
+            )
+            for extra in ({}, {"ARQ_QUEUE": EXPORT_QUEUE})
+        ]
         try:
             self._run_jobs()
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-        self.stdout.write(self.style.SUCCESS("demo complete: worker stopped"))
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+            for worker in workers:
+                try:
+                    worker.wait(30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+        self.stdout.write(self.style.SUCCESS("demo complete: workers stopped"))
 
     def _run_jobs(self) -> None:
         with tempfile.TemporaryDirectory() as tmp:
