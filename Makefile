@@ -45,6 +45,7 @@ test: lint typecheck pytest
 PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django
 MIRROR_TESTS := tests/mirror tests/jobs/test_progress.py
 MIRROR_TESTS += tests/ops/test_hardening_api.py tests/ingest/test_hardening_properties.py
+MIRROR_TESTS += tests/model_tasks
 test-postgres: $(VENV)/.test-installed
 	mkdir -p .run
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(MIRROR_TESTS)
@@ -87,6 +88,7 @@ test-redis-floor: $(REDIS_FLOOR_VENV)/.installed
 
 bench: $(VENV)/.test-installed
 	$(PY) -m bench.run
+	$(PY) -m bench.model_tasks
 
 # The sdist and the wheel a user installs (README, "Quick start"); twine checks their metadata.
 dist: $(VENV)/.test-installed

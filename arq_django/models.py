@@ -7,7 +7,7 @@ Redis stays the source of truth, so a row can lag behind its job for a flush int
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Final
+from typing import TYPE_CHECKING, Any, Final
 
 from django.db import models
 from django.utils import timezone
@@ -136,3 +136,17 @@ TASK_RESULT_STATUS: Final[dict[str, str]] = {
     JobResult.Status.ABORTED: "FAILED",
 }
 """``JobResult.Status`` → ``django.tasks.TaskResultStatus`` names, for a Django Tasks backend."""
+
+
+if TYPE_CHECKING:
+    from arq_django.model_tasks.model import TaskModel as TaskModel
+
+
+def __getattr__(name: str) -> Any:
+    # TaskModel (abstract: no migration here) is loaded on first use, so that either module can be
+    # imported first (an app listed before arq_django may import either).
+    if name == "TaskModel":
+        from arq_django.model_tasks.model import TaskModel
+
+        return TaskModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

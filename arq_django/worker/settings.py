@@ -88,6 +88,10 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         from arq_django.mirror.retention import cron_job
 
         options["cron_jobs"] = [*options["cron_jobs"], cron_job()]
+    # models load once apps are ready
+    from arq_django.model_tasks.recovery import cron_jobs as task_row_recovery
+
+    options["cron_jobs"] = [*options["cron_jobs"], *task_row_recovery(queue_name)]
     options.update(overrides)
     return options
 

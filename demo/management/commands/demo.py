@@ -1,4 +1,5 @@
-"""``manage.py demo``: start a worker, enqueue the seed's two jobs, print their outcome, stop the worker."""
+"""``manage.py demo``: start a worker, enqueue the seed's two jobs and create an ``Export`` task row,
+print their outcome, stop the worker."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,12 @@ from django.core.management.base import BaseCommand, CommandError
 from arq_django import JobHandle, enqueue
 from arq_django.conf import get_config
 from arq_django.connection import redact_url
+from arq_django.models import JobResult
+from demo.models import Export
 
 RESULT_TIMEOUT = 60.0
+FINISHED = JobResult.FINISHED
+EXPORT_QUEUE = "exports"
 
 
 def describe_redis(url: str, run_dir: Path) -> str:
@@ -37,21 +43,27 @@ class Command(BaseCommand):
         redis_url = get_config().redis_url
         self.stdout.write(self.style.WARNING(describe_redis(redis_url, settings.BASE_DIR / ".run")))
         worker_env = {**os.environ, "REDIS_URL": redis_url}
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"],
-            env=worker_env,
-            cwd=settings.BASE_DIR,
-        )
+        # One worker for the default queue, one for the Export rows' own queue.
+        workers = [
+            subprocess.Popen(
+                [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"],
+                env={**worker_env, **extra},
+                cwd=settings.BASE_DIR,
+            )
+            for extra in ({}, {"ARQ_QUEUE": EXPORT_QUEUE})
+        ]
         try:
             self._run_jobs()
         finally:
-            worker.send_signal(signal.SIGTERM)
-            try:
-                worker.wait(30)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
-        self.stdout.write(self.style.SUCCESS("demo complete: worker stopped"))
+            for worker in workers:
+                worker.send_signal(signal.SIGTERM)
+            for worker in workers:
+                try:
+                    worker.wait(30)
+                except subprocess.TimeoutExpired:
+                    worker.kill()
+                    worker.wait()
+        self.stdout.write(self.style.SUCCESS("demo complete: workers stopped"))
 
     def _run_jobs(self) -> None:
         with tempfile.TemporaryDirectory() as tmp:
@@ -72,5 +84,19 @@ class Command(BaseCommand):
                     f"{handle.function:<13} {handle.job_id}  {handle.status().value}  {result!r}"
                 )
             self.stdout.write(f"file_process input: {path.stat().st_size} bytes")
+        failures += self._run_export()
         if failures:
             raise CommandError(f"{failures} demo job(s) failed")
+
+    def _run_export(self) -> int:
+        """A task row: creating an ``Export`` enqueues it; the worker writes the outcome on the row."""
+        export = Export.objects.create(requested_by="demo")
+        deadline = time.monotonic() + RESULT_TIMEOUT
+        while export.status not in FINISHED and time.monotonic() < deadline:
+            time.sleep(0.05)
+            export.refresh_from_db()
+        self.stdout.write(
+            f"{'Export row':<13} pk={export.pk} job {export.job_id}  {export.status}  "
+            f"{export.result or export.error!r}"
+        )
+        return 0 if export.status == "complete" else 1
