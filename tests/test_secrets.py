@@ -45,6 +45,7 @@ def _full_text(e: BaseException) -> str:
     [SECRET, [SECRET, ""], [SECRET, 5], (SECRET, None), {SECRET: 1}],
     ids=["str", "empty", "int", "none", "dict"],
 )
+@pytest.mark.django_db  # Django 6's model checks ask the database whether it supports JSONField
 def test_malformed_tokens_never_show_their_value(key, value, settings):
     with pytest.raises(ImproperlyConfigured, match=f"ARQ_DJANGO\\['{key}'\\] must be a list") as info:
         build_config({key: value})
