@@ -10,6 +10,7 @@ from arq.jobs import serialize_result
 from arq.utils import ms_to_datetime, timestamp_ms
 
 from arq_django.worker.events import JobEnd, JobStart, Outcome
+from arq_django.worker.outcome import TryOutcome, describe, job_end
 
 
 class FailingWorker(Protocol):
@@ -27,12 +28,6 @@ class FailingWorker(Protocol):
     async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None: ...
 
     def _emit(self, method: str, event: JobStart | JobEnd) -> None: ...
-
-
-def describe(exc: BaseException) -> str:
-    """``Type: message`` for logs, the mirror and ``JobEnd.error``."""
-    message = str(exc)
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
 def _with_detail(error: str, detail: str) -> str:
@@ -82,9 +77,11 @@ class EarlyFailure:
             job_id=self.job_id,
         )
         await asyncio.shield(worker.finish_failed_job(self.job_id, result_data))
+        error = "aborted" if outcome is Outcome.ABORTED else _with_detail(describe(exc), detail)
+        ended = TryOutcome(outcome, finish=True, result=exc, error=error, exception=exc)
         worker._emit(
             "job_ended",
-            JobEnd(
+            job_end(
                 job_id=self.job_id,
                 function=self.function,
                 queue_name=worker.queue_name,
@@ -96,8 +93,6 @@ class EarlyFailure:
                 started_at=ms_to_datetime(self.start_ms),
                 finished_at=ms_to_datetime(finished_ms),
                 worker=worker.name,
-                outcome=outcome,
-                error="aborted" if outcome is Outcome.ABORTED else _with_detail(describe(exc), detail),
-                exception=exc,
+                ended=ended,
             ),
         )

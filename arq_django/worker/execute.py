@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-import traceback
 from typing import Any
 
 import arq.cli
@@ -27,17 +26,17 @@ from arq.constants import abort_jobs_ss, job_key_prefix, retry_key_prefix
 from arq.cron import CronJob
 from arq.jobs import SerializationError, deserialize_job_raw, serialize_result
 from arq.utils import args_to_string, ms_to_datetime, timestamp_ms, to_ms, truncate
-from arq.worker import JobExecutionFailed, Retry, RetryJob
+from arq.worker import JobExecutionFailed
 
 from arq_django.worker.claim import ClaimedJob
-from arq_django.worker.early import EarlyFailure, describe
+from arq_django.worker.early import EarlyFailure
 from arq_django.worker.events import JobEnd, JobListener, JobStart, Outcome
 from arq_django.worker.finish import Finish, Finisher, wait_written
 from arq_django.worker.hooks import worker_name
 from arq_django.worker.loop import LoopWorker
+from arq_django.worker.outcome import NO_RESULT, TryOutcome, classify, completed, describe, job_end
 
 logger = logging.getLogger("arq.worker")
-_NO_RESULT = object()
 
 
 def _exc_extra(exc: BaseException) -> Any:
@@ -197,14 +196,6 @@ class Worker(LoopWorker):
             worker=self.name,
         )
         self._emit("job_started", started)
-        result: Any = _NO_RESULT
-        finish = False
-        success = False
-        incr_score: int | None = None
-        outcome = Outcome.FAILED
-        error = tb = ""
-        exception: BaseException | None = None
-        retry_at_ms: int | None = None
         log_job = self.log_jobs and logger.isEnabledFor(logging.INFO)
         if log_job:  # arq's two lines per job; building them is skipped when nobody reads them
             extra = f" try={job_try}" if job_try > 1 else ""
@@ -226,68 +217,43 @@ class Worker(LoopWorker):
                 del self.job_tasks[job_id]
         except (Exception, asyncio.CancelledError) as e:
             finished_ms = timestamp_ms()
+            ended = classify(
+                e,
+                retry_jobs=self.retry_jobs,
+                aborting=job_id in self.aborting_tasks,
+                timed_out=isinstance(e, TimeoutError) and task.cancelled(),
+                timeout_s=timeout_s,
+                score=score,
+                finished_ms=finished_ms,
+            )
             t = (finished_ms - start_ms) / 1000
-            error = describe(e)
-            exception = e
-            if self.retry_jobs and isinstance(e, Retry):
-                if e.__cause__ is not None:  # a retry policy's Retry: report what actually failed
-                    exception, error = e.__cause__, describe(e.__cause__)
-                incr_score = e.defer_score
-                logger.info("%6.2fs ↻ %s retrying job in %0.2fs", t, ref, (e.defer_score or 0) / 1000)
-                if e.defer_score:
-                    incr_score = e.defer_score + (timestamp_ms() - score)
-                retry_at_ms = score + (incr_score or 0)
-                self.jobs_retried += 1
-                outcome = Outcome.RETRYING
-            elif job_id in self.aborting_tasks and isinstance(e, asyncio.CancelledError):
-                logger.info("%6.2fs ⊘ %s aborted", t, ref)
-                result = e
-                finish = True
-                self.aborting_tasks.remove(job_id)
-                self.jobs_failed += 1
-                outcome = Outcome.ABORTED
-                error = "aborted"
-            elif self.retry_jobs and isinstance(e, (asyncio.CancelledError, RetryJob)):
-                logger.info("%6.2fs ↻ %s cancelled, will be run again", t, ref)
-                self.jobs_retried += 1
-                outcome = Outcome.RETRYING
-                retry_at_ms = finished_ms
-                error = "cancelled by worker shutdown; will run again"
+            log_format, log_args = "%6.2fs " + ended.log, (t, ref, *ended.log_args)
+            if ended.outcome is Outcome.FAILED:  # inside the except: the record carries the traceback
+                logger.exception(log_format, *log_args, extra={"extra": _exc_extra(e)})
             else:
-                failure: BaseException = e
-                if isinstance(e, TimeoutError) and task.cancelled():
-                    # the timeout's own (the handler did not raise it): say what happened.
-                    failure = exception = TimeoutError(f"timed out after {timeout_s:g} s")
-                    error = describe(failure)
-                logger.exception("%6.2fs ! %s failed, %s", t, ref, error, extra={"extra": _exc_extra(e)})
-                tb = "".join(traceback.format_exception(e))
-                result = failure
-                finish = True
-                self.jobs_failed += 1
+                logger.info(log_format, *log_args)
         else:
-            success = True
+            ended = completed(result)
             finished_ms = timestamp_ms()
             if log_job:
                 result_str = "" if result is None or not self.log_results else truncate(repr(result))
                 logger.info("%6.2fs ← %s ● %s", (finished_ms - start_ms) / 1000, ref, result_str)
-            finish = True
-            self.jobs_complete += 1
-            outcome = Outcome.COMPLETE
+        self._count(job_id, ended)
 
         keep_result_forever = (
             self.keep_result_forever if function.keep_result_forever is None else function.keep_result_forever
         )
         result_timeout_s = self.keep_result_s if function.keep_result_s is None else function.keep_result_s
         result_data = None
-        if result is not _NO_RESULT and (keep_result_forever or result_timeout_s > 0):
+        if ended.result is not NO_RESULT and (keep_result_forever or result_timeout_s > 0):
             result_data = serialize_result(
                 function_name,
                 args,
                 kwargs,
                 job_try,
                 enqueue_time_ms,
-                success,
-                result,
+                ended.success,
+                ended.result,
                 start_ms,
                 finished_ms,
                 ref,
@@ -300,21 +266,21 @@ class Worker(LoopWorker):
         await wait_written(
             self._submit_finish(
                 job_id,
-                finish,
+                ended.finish,
                 result_data,
                 result_timeout_s,
                 keep_result_forever,
-                incr_score,
+                ended.incr_score,
                 keep_in_progress,
             )
         )
-        if not finish:
+        if not ended.finish:
             self.request_poll()  # requeued (retry or shutdown): its new score may be due before our timers
-            if retry_at_ms:
-                self.scheduled_own(job_id, retry_at_ms)
+            if ended.retry_at_ms:
+                self.scheduled_own(job_id, ended.retry_at_ms)
         self._emit(
             "job_ended",
-            JobEnd(
+            job_end(
                 job_id=job_id,
                 function=function_name,
                 queue_name=self.queue_name,
@@ -326,16 +292,22 @@ class Worker(LoopWorker):
                 started_at=started.started_at,
                 finished_at=ms_to_datetime(finished_ms),
                 worker=self.name,
-                outcome=outcome,
-                result=result if success else None,
-                error=error,
-                traceback=tb,
-                retry_at=ms_to_datetime(retry_at_ms) if retry_at_ms else None,
-                exception=exception,
+                ended=ended,
             ),
         )
         if self.after_job_end:
             await self.after_job_end(ctx)
+
+    def _count(self, job_id: str, ended: TryOutcome) -> None:
+        """arq's counters (``jobs_complete``/``failed``/``retried``) and its aborting set, for one try."""
+        if ended.outcome is Outcome.COMPLETE:
+            self.jobs_complete += 1
+        elif ended.outcome is Outcome.RETRYING:
+            self.jobs_retried += 1
+        else:
+            self.jobs_failed += 1
+            if ended.outcome is Outcome.ABORTED:
+                self.aborting_tasks.remove(job_id)
 
     async def finish_job(
         self,
