@@ -8,3 +8,6 @@ class ArqDjangoConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .tasks.setup import install
+
+        install()

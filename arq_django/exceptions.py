@@ -66,3 +66,11 @@ class RedisUnavailable(ArqDjangoError, ConnectionError):
 
 class InvalidJobId(ArqDjangoError, ValueError):
     """A caller-chosen job id breaks the id rule (:mod:`arq_django.job_ids`) or takes a reserved shape."""
+
+
+class TaskNotLoadable(ArqDjangoError):
+    """A Django task's ``module_path`` cannot be imported where it runs, or names something else."""
+
+
+class TaskArgumentsError(ArqDjangoError, TypeError):
+    """A Django task's arguments do not fit its function, or cannot round-trip through JSON."""

@@ -34,6 +34,8 @@ from .early import EarlyFailure, describe
 from .events import JobEnd, JobListener, JobStart, Outcome
 from .finish import Finish, Finisher, wait_written
 from .hooks import worker_name
+from .registry import registry
+from .runner import to_function
 from .worker_loop import LoopWorker
 
 logger = logging.getLogger("arq.worker")
@@ -125,6 +127,12 @@ class Worker(LoopWorker):
             return await early.fail(asyncio.CancelledError(), outcome=Outcome.ABORTED)
         function = self.functions.get(function_name)
         if function is None:
+            try:
+                function = self._resolve(function_name)
+            except Exception as e:
+                logger.warning("job %s, function %r cannot be loaded: %s", job_id, function_name, describe(e))
+                return await early.fail(JobExecutionFailed(f"function {function_name!r} not found"), detail=str(e))
+        if function is None:
             logger.warning(
                 "job %s, function %r not found on queue %r", job_id, function_name, self.queue_name
             )
@@ -151,6 +159,16 @@ class Worker(LoopWorker):
         await self._execute(
             function, job_id, function_name, tuple(args), kwargs, job_try, max_tries, enqueue_time_ms, score
         )
+
+    def _resolve(self, name: str) -> arq.worker.Function | None:
+        """A function no ``@job`` registered that a registry resolver knows (a Django task, imported by
+        its ``module_path`` on first use); raises the reason it cannot be loaded."""
+        spec = registry.resolve(name)
+        if spec is None:
+            return None
+        function = to_function(spec, self.job_timeout_s)
+        self.functions[name] = function
+        return function
 
     async def _execute(  # arq's own flow, kept in one piece so it stays comparable with arq's
         self,
