@@ -40,6 +40,10 @@ STATUS = {
 }
 
 
+ABORTED = "asyncio.exceptions.CancelledError"
+"""What an aborted task's error names: the worker cancelled it."""
+
+
 @dataclass(frozen=True)
 class Found:
     """What the mirror or Redis knows of one job, in our words."""
@@ -77,7 +81,8 @@ def _from_row(result_id: str) -> Found | None:
     error = None
     if state in (JobState.failed, JobState.aborted):
         text = row.error or state.value
-        error = TaskError(exception_class_path=exception_path(text, row.traceback), traceback=row.traceback or text)
+        path = ABORTED if state is JobState.aborted else exception_path(text, row.traceback)
+        error = TaskError(exception_class_path=path, traceback=row.traceback or text)
     return Found(
         function=row.function,
         queue_name=row.queue_name,

@@ -89,3 +89,9 @@ def flaky(context: TaskContext, token: str) -> int:
 @task
 async def slow() -> None:
     await asyncio.sleep(30)
+
+
+@task
+async def slow_ok(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    return "done"
