@@ -131,7 +131,9 @@ class Worker(LoopWorker):
                 function = self._resolve(function_name)
             except Exception as e:
                 logger.warning("job %s, function %r cannot be loaded: %s", job_id, function_name, describe(e))
-                return await early.fail(JobExecutionFailed(f"function {function_name!r} not found"), detail=str(e))
+                return await early.fail(
+                    JobExecutionFailed(f"function {function_name!r} not found"), detail=str(e)
+                )
         if function is None:
             logger.warning(
                 "job %s, function %r not found on queue %r", job_id, function_name, self.queue_name

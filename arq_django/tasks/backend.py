@@ -9,8 +9,7 @@ sees it (:mod:`arq_django.tasks.resolve`).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core import checks as django_checks
 from django.db import transaction
@@ -20,10 +19,13 @@ from ..conf import Config, get_config
 from ..enqueue import awrite, record, write
 from ..exceptions import TaskArgumentsError
 from ..plan import JobPlan, plan_job
-from .compat import BaseTaskBackend, InvalidTask, Task, TaskResult, TaskResultStatus, task_enqueued
+from .compat import BaseTaskBackend, InvalidTask, TaskResult, TaskResultStatus, task_enqueued
 from .options import ArqTask
 from .results import aread, read
 from .spec import arq_queue, job_spec
+
+if TYPE_CHECKING:
+    from .compat import AnyResult, AnyTask
 
 
 class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
@@ -39,13 +41,13 @@ class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
     def __init__(self, alias: str, params: dict[str, Any]) -> None:
         super().__init__(alias, params)
         self.on_commit = bool(self.options.get("ENQUEUE_ON_COMMIT", False))
-        self._validated: dict[Task, Config] = {}
+        self._validated: dict[AnyTask, Config] = {}
         from .setup import install
 
         install()
 
     # -- validation ---------------------------------------------------------------------------------
-    def validate_task(self, task: Task) -> None:
+    def validate_task(self, task: AnyTask) -> None:
         """The contract's rules, then ours: the queue must be one arq_django knows."""
         super().validate_task(task)
         queue = arq_queue(task.queue_name)
@@ -57,31 +59,33 @@ class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
                 "Add it there, so a worker can serve it."
             )
 
-    def _checked(self, task: Task) -> None:
+    def _checked(self, task: AnyTask) -> None:
         config = get_config()
         if self._validated.get(task) is not config:  # validation is pure given the task and settings
             self.validate_task(task)
             if len(self._validated) < 1024:
                 self._validated[task] = config
 
-    def check(self, **kwargs: Any) -> Iterable[django_checks.CheckMessage]:
+    def check(self, **kwargs: Any) -> list[django_checks.CheckMessage]:
         """E101: a queue in ``QUEUES`` that ``ARQ_DJANGO['QUEUES']`` does not list."""
         known = get_config().queues
-        for name in sorted(self.queues):
-            if arq_queue(name) not in known:
-                yield django_checks.Error(
-                    f"TASKS[{self.alias!r}]['QUEUES'] lists {name!r}, which maps to arq_django queue "
-                    f"{arq_queue(name)!r}; ARQ_DJANGO['QUEUES'] does not list it, so no worker serves it.",
-                    hint=f"Add {arq_queue(name)!r} to ARQ_DJANGO['QUEUES'], or drop it from TASKS.",
-                    id="arq_django.E101",
-                )
+        return [
+            django_checks.Error(
+                f"TASKS[{self.alias!r}]['QUEUES'] lists {name!r}, which maps to arq_django queue "
+                f"{arq_queue(name)!r}; ARQ_DJANGO['QUEUES'] does not list it, so no worker serves it.",
+                hint=f"Add {arq_queue(name)!r} to ARQ_DJANGO['QUEUES'], or drop it from TASKS.",
+                id="arq_django.E101",
+            )
+            for name in sorted(self.queues)
+            if arq_queue(name) not in known
+        ]
 
     # -- enqueue ------------------------------------------------------------------------------------
-    def _plan(self, task: Task, args: Any, kwargs: Any) -> tuple[TaskResult, JobPlan]:
+    def _plan(self, task: AnyTask, args: Any, kwargs: Any) -> tuple[AnyResult, JobPlan]:
         self._checked(task)
         _bind(task, args, kwargs)
         try:
-            result = TaskResult(
+            result: AnyResult = TaskResult(
                 task=task,
                 id="",
                 status=TaskResultStatus.READY,
@@ -112,7 +116,7 @@ class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
         object.__setattr__(result, "id", plan.job_id)
         return result, plan
 
-    def enqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+    def enqueue(self, task: AnyTask, args: Any, kwargs: Any) -> AnyResult:
         """Write the task as an arq job; returns its ``READY`` result (the id is the arq job id)."""
         result, plan = self._plan(task, args, kwargs)
         if self.on_commit and transaction.get_connection().in_atomic_block:
@@ -130,7 +134,7 @@ class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
         task_enqueued.send(type(self), task_result=result)
         return result
 
-    async def aenqueue(self, task: Task, args: Any, kwargs: Any) -> TaskResult:
+    async def aenqueue(self, task: AnyTask, args: Any, kwargs: Any) -> AnyResult:
         """Async twin of :meth:`enqueue`, on the loop's pool (never a thread)."""
         result, plan = self._plan(task, args, kwargs)
         await awrite(plan)
@@ -143,12 +147,12 @@ class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
         return result
 
     # -- results ------------------------------------------------------------------------------------
-    def get_result(self, result_id: str) -> TaskResult:
+    def get_result(self, result_id: str) -> AnyResult:
         """The task's result from the mirror, or Redis when the mirror is off; raises
         ``TaskResultDoesNotExist`` for an unknown id."""
         return read(self, result_id)
 
-    async def aget_result(self, result_id: str) -> TaskResult:
+    async def aget_result(self, result_id: str) -> AnyResult:
         """Async twin of :meth:`get_result`."""
         return await aread(self, result_id)
 
@@ -156,7 +160,7 @@ class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
 _signatures: dict[Any, tuple[inspect.Signature | None, set[tuple[int, tuple[str, ...]]]]] = {}
 
 
-def _bind(task: Task, args: Any, kwargs: Any) -> None:
+def _bind(task: AnyTask, args: Any, kwargs: Any) -> None:
     """Refuse arguments the task function cannot take now, rather than as a failed run later."""
     entry = _signatures.get(task.func)
     if entry is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -22,7 +22,10 @@ from ..options import Seconds, retry_policy, seconds
 from ..retry import RetryPolicy
 from .compat import Task
 
-T = TypeVar("T", bound=Task)
+T = TypeVar("T", bound="AnyTask")
+
+if TYPE_CHECKING:
+    from .compat import AnyTask
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,12 @@ def build(
     cron: str | Mapping[str, Any] | None = None,
 ) -> TaskOptions:
     """Validate the options of task ``name``; ``ImproperlyConfigured`` names the task and the fix."""
-    if max_tries is not None and (isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 1):
-        raise ImproperlyConfigured(f"task {name!r}: max_tries= must be a whole number >= 1, got {max_tries!r}.")
+    if max_tries is not None and (
+        isinstance(max_tries, bool) or not isinstance(max_tries, int) or max_tries < 1
+    ):
+        raise ImproperlyConfigured(
+            f"task {name!r}: max_tries= must be a whole number >= 1, got {max_tries!r}."
+        )
     schedule = None
     if cron is not None:
         try:
@@ -91,7 +98,7 @@ def task_options(
     return decorate
 
 
-def options_for(task: Task) -> TaskOptions:
+def options_for(task: AnyTask) -> TaskOptions:
     """The options of ``task``: its :class:`ArqTask` fields, else a stacked ``@task_options``."""
     own = getattr(task, "arq_options", None)
     if isinstance(own, TaskOptions) and own is not NONE:
@@ -100,7 +107,7 @@ def options_for(task: Task) -> TaskOptions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ArqTask(Task):  # type: ignore[misc]
+class ArqTask(Task):  # type: ignore[misc,type-arg]
     """The backend's ``task_class``: a ``Task`` that also accepts arq_django's options as keywords."""
 
     max_tries: int | None = None

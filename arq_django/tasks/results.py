@@ -28,6 +28,7 @@ from .spec import arq_queue, django_queue
 
 if TYPE_CHECKING:
     from .backend import ArqBackend
+    from .compat import AnyResult
 
 STATUS = {
     JobState.queued: TaskResultStatus.READY,
@@ -125,7 +126,11 @@ def _from_redis(backend: ArqBackend, replies: list[Any]) -> Found | None:
         error = None
         if not info.success:
             exc = info.result
-            path = exc.exc_type if isinstance(exc, JobFailed) else f"{type(exc).__module__}.{type(exc).__qualname__}"
+            path = (
+                exc.exc_type
+                if isinstance(exc, JobFailed)
+                else f"{type(exc).__module__}.{type(exc).__qualname__}"
+            )
             error = TaskError(exception_class_path=path, traceback=str(exc))
         return Found(
             function=info.function,
@@ -164,7 +169,7 @@ def _from_redis(backend: ArqBackend, replies: list[Any]) -> Found | None:
     )
 
 
-def _task_result(backend: ArqBackend, result_id: str, found: Found | None) -> TaskResult:
+def _task_result(backend: ArqBackend, result_id: str, found: Found | None) -> AnyResult:
     if found is None:
         raise TaskResultDoesNotExist(
             f"no task result {result_id!r}: it was never enqueued here, or its record expired "
@@ -182,14 +187,15 @@ def _task_result(backend: ArqBackend, result_id: str, found: Found | None) -> Ta
     if queue != task.queue_name and queue in backend.queues:
         task = task.using(queue_name=queue)
     status = STATUS[found.state]
+    ended = status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED)
     attempted = found.started_at if found.tries else None
-    result = TaskResult(
+    result: AnyResult = TaskResult(
         task=task,
         id=result_id,
         status=status,
         enqueued_at=found.enqueued_at,
         started_at=found.started_at,
-        finished_at=found.finished_at if status in (TaskResultStatus.SUCCESSFUL, TaskResultStatus.FAILED) else None,
+        finished_at=found.finished_at if ended else None,
         last_attempted_at=attempted,
         args=found.args,
         kwargs=found.kwargs,
@@ -202,18 +208,18 @@ def _task_result(backend: ArqBackend, result_id: str, found: Found | None) -> Ta
     return result
 
 
-def read(backend: ArqBackend, result_id: str) -> TaskResult:
+def read(backend: ArqBackend, result_id: str) -> AnyResult:
     """The result of task ``result_id`` (sync)."""
     found = _from_row(result_id) if get_config().mirror else None
     if found is None:
         with sync_client().pipeline(transaction=False) as pipe:
             for command in _redis_commands(backend, result_id):
-                pipe.execute_command(*command)
+                pipe.execute_command(*command)  # type: ignore[no-untyped-call]
             found = _from_redis(backend, pipe.execute())
     return _task_result(backend, result_id, found)
 
 
-async def aread(backend: ArqBackend, result_id: str) -> TaskResult:
+async def aread(backend: ArqBackend, result_id: str) -> AnyResult:
     """The result of task ``result_id`` (async: Redis on the loop's pool, the mirror through the ORM)."""
     found = await sync_to_async(_from_row)(result_id) if get_config().mirror else None
     if found is None:

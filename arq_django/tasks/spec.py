@@ -8,7 +8,7 @@ import functools
 import inspect
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arq.utils import ms_to_datetime
 from django.utils import timezone
@@ -17,7 +17,6 @@ from ..conf import get_config
 from ..registry import JobSpec
 from .compat import (
     DEFAULT_QUEUE,
-    Task,
     TaskContext,
     TaskError,
     TaskResult,
@@ -26,6 +25,9 @@ from .compat import (
     task_started,
 )
 from .options import options_for
+
+if TYPE_CHECKING:
+    from .compat import AnyResult, AnyTask
 
 
 def arq_queue(queue_name: str) -> str:
@@ -47,7 +49,7 @@ def error_for(exc: BaseException) -> TaskError:
     )
 
 
-def _running(task: Task, ctx: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> TaskResult:
+def _running(task: AnyTask, ctx: dict[str, Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> AnyResult:
     now = timezone.now()
     worker = getattr(ctx.get("worker"), "name", "") or "worker"
     enqueued = ctx.get("enqueue_time")
@@ -67,7 +69,7 @@ def _running(task: Task, ctx: dict[str, Any], args: tuple[Any, ...], kwargs: dic
     )
 
 
-def _ended(result: TaskResult, value: Any = None, exc: BaseException | None = None) -> None:
+def _ended(result: AnyResult, value: Any = None, exc: BaseException | None = None) -> None:
     object.__setattr__(result, "finished_at", timezone.now())
     if exc is None:
         object.__setattr__(result, "status", TaskResultStatus.SUCCESSFUL)
@@ -77,11 +79,11 @@ def _ended(result: TaskResult, value: Any = None, exc: BaseException | None = No
         result.errors.append(error_for(exc))
 
 
-def _sender(task: Task) -> type:
+def _sender(task: AnyTask) -> type:
     return type(task.get_backend())
 
 
-def handler_for(task: Task) -> Callable[..., Any]:
+def handler_for(task: AnyTask) -> Callable[..., Any]:
     """The ``(ctx, *args, **kwargs)`` handler the worker runs: sync tasks stay sync (the worker puts
     them in its thread pool), async tasks stay coroutines (on the loop)."""
     func = task.func
@@ -113,7 +115,9 @@ def handler_for(task: Task) -> Callable[..., Any]:
         result = _running(task, ctx, args, kwargs)
         task_started.send(sender=_sender(task), task_result=result)
         try:
-            value = func(TaskContext(task_result=result), *args, **kwargs) if context else func(*args, **kwargs)
+            value = (
+                func(TaskContext(task_result=result), *args, **kwargs) if context else func(*args, **kwargs)
+            )
         except BaseException as e:
             _ended(result, exc=e)
             task_finished.send(sender=_sender(task), task_result=result)
@@ -126,7 +130,7 @@ def handler_for(task: Task) -> Callable[..., Any]:
 
 
 @functools.lru_cache(maxsize=1024)
-def job_spec(task: Task) -> JobSpec:
+def job_spec(task: AnyTask) -> JobSpec:
     """The :class:`JobSpec` enqueue plans with and the worker runs; one per distinct ``Task`` value."""
     options = options_for(task)
     return JobSpec(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from django.test import override_settings
 
-from arq_django.conf import get_config
 from arq_django.models import JobResult
 from arq_django.tasks.compat import TaskResultDoesNotExist, TaskResultStatus, task_backends
 from arq_django.tasks.results import exception_path
@@ -121,5 +120,7 @@ async def test_async_task_aenqueue_aget_result_arefresh(redis_url, thread_worker
 
 def test_exception_path_from_traceback_lines() -> None:
     """ref "TaskError.exception_class_path": builtins are named builtins.X, others by module path."""
-    assert exception_path("ValueError: x", "Traceback ...\n  File x\nValueError: x\n") == "builtins.ValueError"
+    assert (
+        exception_path("ValueError: x", "Traceback ...\n  File x\nValueError: x\n") == "builtins.ValueError"
+    )
     assert exception_path("Boom: x", "Traceback\n  File\npkg.mod.Boom: x") == "pkg.mod.Boom"

@@ -122,7 +122,8 @@ def test_arq_task_class_accepts_options_on_task(redis_url) -> None:
 def _temp_task_module(tmp_path: Path, body: str) -> str:
     name = f"gone_{uuid.uuid4().hex[:8]}"
     (tmp_path / f"{name}.py").write_text(
-        "try:\n    from django.tasks import task\nexcept ImportError:\n    from django_tasks import task\n" + body
+        "try:\n    from django.tasks import task\nexcept ImportError:\n    from django_tasks import task\n"
+        + body
     )
     sys.path.insert(0, str(tmp_path))
     importlib.invalidate_caches()
