@@ -4,6 +4,7 @@ docs section (docs/topics/tasks.txt, docs/ref/tasks.txt "Signals")."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import sys
 import uuid
@@ -172,23 +173,26 @@ def test_task_removed_after_it_was_enqueued(redis_url, thread_worker, tmp_path) 
         sys.path.remove(str(tmp_path))
 
 
-async def test_one_worker_process_runs_task_job_and_plain_arq_job(redis_url, start_worker) -> None:
+def test_one_worker_process_runs_task_job_and_plain_arq_job(redis_url, start_worker) -> None:
     """Mixed use: `arq arq_django.worker.WorkerSettings` runs a @task (imported by module_path), a @job
     and a job a plain arq producer wrote, side by side."""
-    from asgiref.sync import sync_to_async
 
-    await sync_to_async(start_worker)()
-    result = await sample.pid.aenqueue()
-    handle = await sync_to_async(enqueue)("add", 2, 3)
-    pool = await create_pool(RedisSettings.from_dsn(redis_url), job_serializer=JSON.dumps,
-                             job_deserializer=JSON.loads)  # fmt: skip
-    try:
-        plain = await pool.enqueue_job("sync_add", 4, 5)
-        assert plain is not None
-        assert (await plain.result(timeout=20))["sum"] == 9
-    finally:
-        await pool.aclose()
-    assert await handle.aresult(timeout=20) == 5
-    await sync_to_async(finished)(result)
-    assert result.status == TaskResultStatus.SUCCESSFUL and isinstance(result.return_value, int)
-    assert await JobHandle(result.id).astatus() == JobState.complete
+    async def plain_producer() -> Any:
+        settings = RedisSettings.from_dsn(redis_url)
+        pool = await create_pool(settings, job_serializer=JSON.dumps, job_deserializer=JSON.loads)
+        try:
+            job = await pool.enqueue_job("sync_add", 4, 5)
+            assert job is not None
+            return await job.result(timeout=20)
+        finally:
+            await pool.aclose()
+
+    worker = start_worker()
+    result = sample.pid.enqueue()
+    handle = enqueue("add", 2, 3)
+    assert handle is not None
+    assert asyncio.run(plain_producer())["sum"] == 9
+    assert handle.result(timeout=20) == 5
+    finished(result)
+    assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == worker.process.pid
+    assert JobHandle(result.id).status() == JobState.complete
