@@ -93,6 +93,8 @@ def task_options(
         _stacked[path] = build(
             path, task.func, max_tries=max_tries, retry_on=retry_on, timeout=timeout, cron=cron
         )
+        if cron is not None:
+            register_cron(task)
         return task
 
     return decorate
@@ -115,6 +117,11 @@ class ArqTask(Task):  # type: ignore[misc,type-arg]
     timeout: float | int | None = None
     cron: str | None = None
 
+    def __post_init__(self) -> None:
+        Task.__post_init__(self)  # slots=True makes a new class: zero-argument super() cannot find it
+        if self.cron is not None:
+            register_cron(self)
+
     @property
     def arq_options(self) -> TaskOptions:
         if self.max_tries is None and not self.retry_on and self.timeout is None and self.cron is None:
@@ -127,3 +134,12 @@ class ArqTask(Task):  # type: ignore[misc,type-arg]
             timeout=self.timeout,
             cron=self.cron,
         )
+
+
+def register_cron(task: AnyTask) -> None:
+    """Workers schedule cron jobs from the registry at start-up, so a cron task is registered when its
+    module is imported (list that module in ``ARQ_DJANGO['JOB_MODULES']``, e.g. ``["jobs", "tasks"]``)."""
+    from ..registry import registry
+    from .spec import job_spec
+
+    registry.add(job_spec(task))

@@ -135,6 +135,8 @@ def job_spec(task: AnyTask) -> JobSpec:
     options = options_for(task)
     return JobSpec(
         name=task.module_path,
+        # a cron task's ticks belong to its queue's workers; other tasks go where they are enqueued
+        queue=arq_queue(task.queue_name) if options.cron and task.queue_name != DEFAULT_QUEUE else None,
         func=handler_for(task),
         is_async=inspect.iscoroutinefunction(task.func),
         timeout=options.timeout,

@@ -196,3 +196,20 @@ def test_one_worker_process_runs_task_job_and_plain_arq_job(redis_url, start_wor
     finished(result)
     assert result.status == TaskResultStatus.SUCCESSFUL and result.return_value == worker.process.pid
     assert JobHandle(result.id).status() == JobState.complete
+
+
+def test_cron_task_is_scheduled_by_its_queues_workers(redis_url, thread_worker) -> None:
+    """topic "Defining tasks" plus arq_django's cron option: a task with cron= is registered when its
+    module is imported, and a worker of its queue runs its ticks."""
+    from arq_django.registry import registry
+
+    try:
+        from tests.tasks import cron_sample
+
+        spec = registry.get("tests.tasks.cron_sample.tick")
+        assert spec.cron is not None and spec.queue == "mail"
+        thread_worker("mail")
+        wait_for(lambda: JobResult.objects.filter(function=spec.name, status="complete").exists())
+        assert cron_sample.tick.func() == "tick"
+    finally:
+        registry.remove("tests.tasks.cron_sample.tick")
