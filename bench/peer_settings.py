@@ -1,0 +1,37 @@
+"""Settings for ``bench.tasks_peers``: one Django Tasks backend per run, chosen by ``BENCH_PEER``
+(``arq``: arq_django's ArqBackend with the result mirror; ``tasks-db``: django-tasks-db's
+DatabaseBackend), so a peer's bench venv needs only that peer installed."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import django
+
+PEER = os.environ.get("BENCH_PEER", "arq")
+RUN = Path(__file__).resolve().parent.parent / ".run"
+SECRET_KEY = "bench-only"
+USE_TZ = True
+INSTALLED_APPS = ["bench.peer_app"]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(RUN / f"peer-{PEER}.sqlite3")}}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+if PEER == "arq":
+    INSTALLED_APPS += ["arq_django"]
+    ARQ_DJANGO = {
+        "REDIS_URL": os.environ["BENCH_REDIS_URL"],
+        "JOB_MODULES": [],
+        "LOG_JOBS": False,
+        # on: enqueue writes the mirror row as tasks-db writes its row; off: the worker writes it
+        "MIRROR_ON_ENQUEUE": os.environ.get("BENCH_MIRROR_ON_ENQUEUE", "1") == "1",
+    }
+    TASKS = {"default": {"BACKEND": "arq_django.tasks.ArqBackend"}}
+elif PEER == "tasks-db":
+    if django.VERSION < (6,):
+        INSTALLED_APPS += ["django_tasks"]
+    INSTALLED_APPS += ["django_tasks_db"]
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+else:
+    raise RuntimeError(f"BENCH_PEER={PEER!r}: use arq or tasks-db")
