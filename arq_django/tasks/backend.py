@@ -12,6 +12,7 @@ import inspect
 from typing import TYPE_CHECKING, Any
 
 from django.core import checks as django_checks
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
@@ -68,7 +69,11 @@ class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
 
     def check(self, **kwargs: Any) -> list[django_checks.CheckMessage]:
         """E101: a queue in ``QUEUES`` that ``ARQ_DJANGO['QUEUES']`` does not list."""
-        known = get_config().queues
+        try:
+            known = get_config().queues
+        except ImproperlyConfigured:
+            return []  # arq_django.E001 reports the setting itself
+
         return [
             django_checks.Error(
                 f"TASKS[{self.alias!r}]['QUEUES'] lists {name!r}, which maps to arq_django queue "
