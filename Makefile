@@ -9,7 +9,7 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest test-postgres chaos bench dist e2e clean arq-suite test-redis-floor
+.PHONY: demo test lint typecheck pytest test-postgres chaos bench bench-tasks dist e2e clean arq-suite test-redis-floor
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -89,6 +89,17 @@ test-redis-floor: $(REDIS_FLOOR_VENV)/.installed
 
 bench: $(VENV)/.test-installed
 	$(PY) -m bench.run
+
+# Django Tasks backends side by side (bench.tasks_peers): ours, then django-tasks-db in a venv of its own.
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+TASKS_DB_VENV := .run/bench-tasks-db
+$(TASKS_DB_VENV)/.installed:
+	$(PYTHON) -m venv $(TASKS_DB_VENV)
+	$(TASKS_DB_VENV)/bin/pip install --quiet 'django>=5.2,<6' 'django-tasks-db[compat]'
+	touch $@
+bench-tasks: $(VENV)/.test-installed $(TASKS_DB_VENV)/.installed
+	BENCH_PEER=arq BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.tasks_peers
+	BENCH_PEER=tasks-db $(TASKS_DB_VENV)/bin/python -m bench.tasks_peers
 
 # The sdist and the wheel a user installs (README, "Quick start"); twine checks their metadata.
 dist: $(VENV)/.test-installed
