@@ -97,9 +97,18 @@ $(TASKS_DB_VENV)/.installed:
 	$(PYTHON) -m venv $(TASKS_DB_VENV)
 	$(TASKS_DB_VENV)/bin/pip install --quiet 'django>=5.2,<6' 'django-tasks-db[compat]'
 	touch $@
-bench-tasks: $(VENV)/.test-installed $(TASKS_DB_VENV)/.installed
-	BENCH_PEER=arq BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.tasks_peers
+# django-vtasks needs Python 3.12+ and Django 6: VTASKS_PYTHON names that interpreter.
+VTASKS_PYTHON ?= python3.12
+VTASKS_VENV := .run/bench-vtasks
+$(VTASKS_VENV)/.installed:
+	$(VTASKS_PYTHON) -m venv $(VTASKS_VENV)
+	$(VTASKS_VENV)/bin/pip install --quiet 'django-vtasks[valkey]' redis
+	touch $@
+bench-tasks: $(VENV)/.test-installed $(TASKS_DB_VENV)/.installed $(VTASKS_VENV)/.installed
+	for mirror in enqueue worker off; do \
+	  BENCH_MIRROR=$$mirror BENCH_PEER=arq BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.tasks_peers || exit 1; done
 	BENCH_PEER=tasks-db $(TASKS_DB_VENV)/bin/python -m bench.tasks_peers
+	BENCH_PEER=vtasks BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(VTASKS_VENV)/bin/python -m bench.tasks_peers
 
 # The sdist and the wheel a user installs (README, "Quick start"); twine checks their metadata.
 dist: $(VENV)/.test-installed

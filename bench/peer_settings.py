@@ -1,6 +1,6 @@
 """Settings for ``bench.tasks_peers``: one Django Tasks backend per run, chosen by ``BENCH_PEER``
 (``arq``: arq_django's ArqBackend with the result mirror; ``tasks-db``: django-tasks-db's
-DatabaseBackend), so a peer's bench venv needs only that peer installed."""
+DatabaseBackend; ``vtasks``: django-vtasks' Valkey backend on the same Redis), so a peer's bench venv needs only that peer installed."""
 
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ if PEER == "arq":
         "REDIS_URL": os.environ["BENCH_REDIS_URL"],
         "JOB_MODULES": [],
         "LOG_JOBS": False,
-        # on: enqueue writes the mirror row as tasks-db writes its row; off: the worker writes it
-        "MIRROR_ON_ENQUEUE": os.environ.get("BENCH_MIRROR_ON_ENQUEUE", "1") == "1",
+        # BENCH_MIRROR: "enqueue" writes the row at enqueue (as tasks-db does), "worker" leaves it to the
+        # worker, "off" keeps results in Redis only (as vtasks' Valkey backend does)
+        "MIRROR": os.environ.get("BENCH_MIRROR", "enqueue") != "off",
+        "MIRROR_ON_ENQUEUE": os.environ.get("BENCH_MIRROR", "enqueue") == "enqueue",
     }
     TASKS = {"default": {"BACKEND": "arq_django.tasks.ArqBackend"}}
 elif PEER == "tasks-db":
@@ -33,5 +35,13 @@ elif PEER == "tasks-db":
         INSTALLED_APPS += ["django_tasks"]
     INSTALLED_APPS += ["django_tasks_db"]
     TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+elif PEER == "vtasks":
+    INSTALLED_APPS += ["django_vtasks"]
+    TASKS = {
+        "default": {
+            "BACKEND": "django_vtasks.backends.valkey.ValkeyTaskBackend",
+            "OPTIONS": {"BROKER_URL": os.environ["BENCH_REDIS_URL"]},
+        }
+    }
 else:
-    raise RuntimeError(f"BENCH_PEER={PEER!r}: use arq or tasks-db")
+    raise RuntimeError(f"BENCH_PEER={PEER!r}: use arq, tasks-db or vtasks")

@@ -1,9 +1,9 @@
 """Django Tasks backends side by side: enqueue rate, drain rate and enqueue → start latency of the same
 ``@task`` (``bench.peer_app.tasks.stamp``) on one backend per run (``BENCH_PEER``, see
-``bench.peer_settings``), each in the venv that has that backend installed.
+``bench.peer_settings``), each in the venv that has that backend installed (``make bench-tasks``).
 
-Run: ``BENCH_PEER=tasks-db .run/bench-tasks-db/bin/python -m bench.tasks_peers`` and
-``BENCH_PEER=arq BENCH_REDIS_URL=redis://127.0.0.1:6379/<db> .venv/bin/python -m bench.tasks_peers``.
+Every run of the task appends ``i start end`` to ``BENCH_STAMPS``, so backends that keep no results
+are measured the same way as those that do.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 WORKERS = {
     "arq": [sys.executable, "-m", "arq", "arq_django.worker.WorkerSettings"],
     "tasks-db": [sys.executable, "-m", "django", "db_worker", "--no-startup-delay"],
+    "vtasks": [sys.executable, "-m", "django", "runworker"],
 }
 
 
@@ -29,8 +31,9 @@ def _peer() -> str:
     return PEER
 
 
-def _setup() -> Any:
+def _setup(stamps: Path) -> Any:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.peer_settings")
+    os.environ["BENCH_STAMPS"] = str(stamps)
     import django
     from django.core.management import call_command
 
@@ -41,10 +44,10 @@ def _setup() -> Any:
     if os.path.exists(db):
         os.remove(db)
     call_command("migrate", verbosity=0)
-    if _peer() == "arq":
+    if "BENCH_REDIS_URL" in os.environ:
         import redis
 
-        redis.Redis.from_url(os.environ["BENCH_REDIS_URL"]).flushdb()
+        redis.Redis.from_url(os.environ["BENCH_REDIS_URL"]).flushdb()  # the bench's own database
     from bench.peer_app.tasks import stamp
 
     return stamp
@@ -52,51 +55,51 @@ def _setup() -> Any:
 
 def _worker() -> subprocess.Popen[bytes]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.peer_settings"}
-    return subprocess.Popen(WORKERS[_peer()], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    quiet = subprocess.DEVNULL
+    return subprocess.Popen(WORKERS[_peer()], env=env, stdout=quiet, stderr=quiet)
 
 
-def _wait(result: Any, timeout: float = 120.0) -> Any:
+def _lines(stamps: Path, count: int, timeout: float = 300.0) -> list[tuple[int, float, float]]:
     deadline = time.monotonic() + timeout
     while True:
-        result.refresh()
-        if result.is_finished:
-            return result
+        text = stamps.read_text() if stamps.exists() else ""
+        rows = [line.split() for line in text.splitlines()]
+        if len(rows) >= count:
+            return [(int(i), float(s), float(e)) for i, s, e in rows]
         if time.monotonic() > deadline:
-            raise SystemExit(f"task {result.id} did not finish within {timeout} s")
-        time.sleep(0.005)
+            raise SystemExit(f"{len(rows)} of {count} tasks ran within {timeout} s")
+        time.sleep(0.002)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--latency-jobs", type=int, default=30)
     args = parser.parse_args(argv)
-    stamp = _setup()
-
+    stamps = Path(__file__).resolve().parent.parent / ".run" / f"peer-stamps-{_peer()}.txt"
+    stamps.unlink(missing_ok=True)
+    stamp = _setup(stamps)
     stamp.enqueue(-1)  # connections opened outside the timed loop
     started = time.perf_counter()
-    results = [stamp.enqueue(i) for i in range(args.jobs)]
+    for i in range(args.jobs):
+        stamp.enqueue(i)
     enqueue_s = time.perf_counter() - started
     worker = _worker()
     try:
-        _wait(results[-1])
-        for result in results:
-            _wait(result)
+        rows = _lines(stamps, args.jobs + 1)
         # from the first task's start to the last one's end: the worker's boot is not the drain
-        starts = [r.return_value for r in results]
-        ends = [r.finished_at.timestamp() for r in results if r.finished_at]
-        drain_s = max(ends) - min(starts)
+        drain_s = max(e for _, _, e in rows) - min(s for _, s, _ in rows)
         latencies = []
-        for i in range(args.latency_jobs):
+        for n in range(args.latency_jobs):
             enqueued = time.time()
-            result = _wait(stamp.enqueue(i))
-            latencies.append(result.return_value - enqueued)
+            stamp.enqueue(10_000_000 + n)
+            latencies.append(_lines(stamps, args.jobs + 2 + n)[-1][1] - enqueued)
     finally:
         worker.terminate()
         worker.wait(30)
     print(
-        f"{_peer()}: enqueue {args.jobs / enqueue_s:,.0f}/s; drain {args.jobs / drain_s:,.0f}/s "
-        f"(first start to last end, {args.jobs} tasks); enqueue→start median "
+        f"{_peer()}: enqueue {args.jobs / enqueue_s:,.0f}/s; drain {(args.jobs + 1) / drain_s:,.0f}/s "
+        f"(first start to last end, {args.jobs + 1} tasks); enqueue→start median "
         f"{statistics.median(latencies) * 1000:.1f} ms over {args.latency_jobs}"
     )
     return 0
