@@ -1,6 +1,7 @@
 """Settings for ``bench.tasks_peers``: one Django Tasks backend per run, chosen by ``BENCH_PEER``
 (``arq``: arq_django's ArqBackend with the result mirror; ``tasks-db``: django-tasks-db's
-DatabaseBackend; ``vtasks``: django-vtasks' Valkey backend on the same Redis), so a peer's bench venv needs only that peer installed."""
+DatabaseBackend; ``vtasks``: django-vtasks' Valkey backend on the same Redis), so a peer's bench venv
+needs only that peer installed."""
 
 from __future__ import annotations
 
