@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import django
 
@@ -30,7 +31,7 @@ if PEER == "arq":
         "MIRROR": os.environ.get("BENCH_MIRROR", "enqueue") != "off",
         "MIRROR_ON_ENQUEUE": os.environ.get("BENCH_MIRROR", "enqueue") == "enqueue",
     }
-    TASKS = {"default": {"BACKEND": "arq_django.tasks.ArqBackend"}}
+    TASKS: dict[str, dict[str, Any]] = {"default": {"BACKEND": "arq_django.tasks.ArqBackend"}}
 elif PEER == "tasks-db":
     if django.VERSION < (6,):
         INSTALLED_APPS += ["django_tasks"]
