@@ -119,6 +119,7 @@ class ArqTask(Task):  # type: ignore[misc,type-arg]
 
     def __post_init__(self) -> None:
         Task.__post_init__(self)  # slots=True makes a new class: zero-argument super() cannot find it
+        self.arq_options  # noqa: B018  (bad options fail at @task, naming the task, like @job's)
         if self.cron is not None:
             register_cron(self)
 
