@@ -17,9 +17,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .exceptions import ArqDjangoError
-from .mirror.actions import ABORTABLE, RETRYABLE, abort_rows, forget_results, retry
-from .models import JobResult
+from arq_django.exceptions import ArqDjangoError
+from arq_django.mirror.retention import forget_results
+from arq_django.models import JobResult
+from arq_django.ops.actions import ABORTABLE, RETRYABLE, abort_rows, retry_row
 
 
 def _pretty(value: Any) -> SafeString | str:
@@ -150,7 +151,7 @@ class JobResultAdmin(ModelAdmin):
         done = 0
         for row in queryset.filter(status__in=RETRYABLE):
             try:
-                retry(row)
+                retry_row(row)
             except ArqDjangoError as e:
                 self.message_user(request, str(e), messages.ERROR)
             else:

@@ -7,7 +7,7 @@ class ArqDjangoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
-        from .tasks.setup import install
+        from arq_django import checks  # noqa: F401  (registers the system checks)
+        from arq_django.tasks.setup import install
 
         install()

@@ -11,19 +11,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .backend import ArqBackend
-    from .options import ArqTask, TaskOptions, task_options
+    from arq_django.tasks.backend import ArqBackend
+    from arq_django.tasks.options import ArqTask, TaskOptions, task_options
 
 __all__ = ["ArqBackend", "ArqTask", "TaskOptions", "task_options"]
 
 
 def __getattr__(name: str) -> Any:
     if name == "ArqBackend":
-        from .backend import ArqBackend
+        from arq_django.tasks.backend import ArqBackend
 
         return ArqBackend
     if name in ("ArqTask", "TaskOptions", "task_options"):
-        from . import options
+        from arq_django.tasks import options
 
         return getattr(options, name)
     raise AttributeError(f"module 'arq_django.tasks' has no attribute {name!r}")

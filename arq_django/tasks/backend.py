@@ -16,17 +16,17 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.utils import timezone
 
-from ..conf import Config, get_config
-from ..enqueue import awrite, record, write
-from ..exceptions import TaskArgumentsError
-from ..plan import JobPlan, plan_job
-from .compat import BaseTaskBackend, InvalidTask, TaskResult, TaskResultStatus, task_enqueued
-from .options import ArqTask
-from .results import aread, read
-from .spec import arq_queue, job_spec
+from arq_django.client.enqueue import awrite, record, write
+from arq_django.client.plan import JobPlan, plan_job
+from arq_django.conf import Config, get_config
+from arq_django.exceptions import TaskArgumentsError
+from arq_django.tasks.compat import BaseTaskBackend, InvalidTask, TaskResult, TaskResultStatus, task_enqueued
+from arq_django.tasks.options import ArqTask
+from arq_django.tasks.results import aread, read
+from arq_django.tasks.spec import arq_queue, job_spec
 
 if TYPE_CHECKING:
-    from .compat import AnyResult, AnyTask
+    from arq_django.tasks.compat import AnyResult, AnyTask
 
 
 class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
@@ -43,7 +43,7 @@ class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
         super().__init__(alias, params)
         self.on_commit = bool(self.options.get("ENQUEUE_ON_COMMIT", False))
         self._validated: dict[AnyTask, Config] = {}
-        from .setup import install
+        from arq_django.tasks.setup import install
 
         install()
 
@@ -144,7 +144,7 @@ class ArqBackend(BaseTaskBackend):  # type: ignore[misc]
         result, plan = self._plan(task, args, kwargs)
         await awrite(plan)
         if get_config().mirror and get_config().mirror_on_enqueue:
-            from ..mirror.producer import arecord_enqueued
+            from arq_django.mirror.enqueued import arecord_enqueued
 
             await arecord_enqueued(plan, tuple(result.args), result.kwargs)
         object.__setattr__(result, "enqueued_at", timezone.now())

@@ -8,13 +8,13 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
-from .setup import BACKEND_PREFIX
+from arq_django.tasks.setup import BACKEND_PREFIX
 
 
 @register("arq_django")
 def check_task_backends(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Build every ``TASKS`` backend of ours and collect its ``check()``."""
-    from .compat import task_backends
+    from arq_django.tasks.compat import task_backends
 
     messages: list[CheckMessage] = []
     for alias, conf in (getattr(settings, "TASKS", None) or {}).items():

@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
-from .. import crontab
-from ..crontab import CronSchedule
-from ..options import Seconds, retry_policy, seconds
-from ..retry import RetryPolicy
-from .compat import Task
+from arq_django.exceptions import CronSpecError
+from arq_django.jobs import crontab
+from arq_django.jobs.crontab import CronSchedule
+from arq_django.jobs.options import Seconds, retry_policy, seconds
+from arq_django.jobs.retry import RetryPolicy
+from arq_django.tasks.compat import Task
 
 T = TypeVar("T", bound="AnyTask")
 
 if TYPE_CHECKING:
-    from .compat import AnyTask
+    from arq_django.tasks.compat import AnyTask
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def build(
     if cron is not None:
         try:
             schedule = crontab.parse(cron)
-        except crontab.CronSpecError as e:
+        except CronSpecError as e:
             raise ImproperlyConfigured(f"task {name!r}: cron={cron!r} is invalid: {e}.") from e
     return TaskOptions(
         max_tries=max_tries,
@@ -140,7 +141,7 @@ class ArqTask(Task):  # type: ignore[misc,type-arg]
 def register_cron(task: AnyTask) -> None:
     """Workers schedule cron jobs from the registry at start-up, so a cron task is registered when its
     module is imported (list that module in ``ARQ_DJANGO['JOB_MODULES']``, e.g. ``["jobs", "tasks"]``)."""
-    from ..registry import registry
-    from .spec import job_spec
+    from arq_django.jobs.registry import registry
+    from arq_django.tasks.spec import job_spec
 
     registry.add(job_spec(task))

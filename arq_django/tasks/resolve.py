@@ -7,10 +7,10 @@ import re
 
 from django.utils.module_loading import import_string
 
-from ..exceptions import TaskNotLoadable
-from ..registry import JobSpec
-from .compat import Task
-from .spec import job_spec
+from arq_django.exceptions import TaskNotLoadable
+from arq_django.jobs.registry import JobSpec
+from arq_django.tasks.compat import Task
+from arq_django.tasks.spec import job_spec
 
 _DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")
 

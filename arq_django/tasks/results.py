@@ -18,17 +18,17 @@ from arq.utils import timestamp_ms
 from asgiref.sync import sync_to_async
 from django.utils.module_loading import import_string
 
-from ..conf import get_config
-from ..connection import async_pool, sync_client
-from ..exceptions import JobFailed
-from ..handle import JobState, finished_state
-from ..serializers import from_json_data, get_serializer
-from .compat import Task, TaskError, TaskResult, TaskResultDoesNotExist, TaskResultStatus
-from .spec import arq_queue, django_queue
+from arq_django.client.handle import JobState, finished_state
+from arq_django.conf import get_config
+from arq_django.connection import async_pool, sync_client
+from arq_django.exceptions import JobFailed
+from arq_django.serializers import from_json_data, get_serializer
+from arq_django.tasks.compat import Task, TaskError, TaskResult, TaskResultDoesNotExist, TaskResultStatus
+from arq_django.tasks.spec import arq_queue, django_queue
 
 if TYPE_CHECKING:
-    from .backend import ArqBackend
-    from .compat import AnyResult
+    from arq_django.tasks.backend import ArqBackend
+    from arq_django.tasks.compat import AnyResult
 
 STATUS = {
     JobState.queued: TaskResultStatus.READY,
@@ -73,7 +73,7 @@ def exception_path(error: str, traceback: str) -> str:
 
 
 def _from_row(result_id: str) -> Found | None:
-    from ..models import JobResult
+    from arq_django.models import JobResult
 
     row = JobResult.objects.filter(job_id=result_id).first()
     if row is None:

@@ -26,9 +26,9 @@ def install() -> None:
     """Register the task resolver and the tasks system check (idempotent)."""
     if not configured():
         return
-    from ..registry import registry
-    from . import checks  # noqa: F401  (registers the check)
-    from .resolve import resolve_task
+    from arq_django.jobs.registry import registry
+    from arq_django.tasks import checks  # noqa: F401  (registers the check)
+    from arq_django.tasks.resolve import resolve_task
 
     registry.add_resolver(resolve_task)
 

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from arq.utils import ms_to_datetime
 from django.utils import timezone
 
-from ..conf import get_config
-from ..registry import JobSpec
-from .compat import (
+from arq_django.conf import get_config
+from arq_django.jobs.registry import JobSpec
+from arq_django.tasks.compat import (
     DEFAULT_QUEUE,
     TaskContext,
     TaskError,
@@ -24,10 +24,10 @@ from .compat import (
     task_finished,
     task_started,
 )
-from .options import options_for
+from arq_django.tasks.options import options_for
 
 if TYPE_CHECKING:
-    from .compat import AnyResult, AnyTask
+    from arq_django.tasks.compat import AnyResult, AnyTask
 
 
 def arq_queue(queue_name: str) -> str:

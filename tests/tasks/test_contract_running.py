@@ -15,7 +15,7 @@ import pytest
 from arq.connections import RedisSettings, create_pool
 
 from arq_django import enqueue
-from arq_django.handle import JobHandle, JobState
+from arq_django.client.handle import JobHandle, JobState
 from arq_django.models import JobResult
 from arq_django.serializers import JSON
 from arq_django.tasks import ArqBackend
@@ -201,7 +201,7 @@ def test_one_worker_process_runs_task_job_and_plain_arq_job(redis_url, start_wor
 def test_cron_task_is_scheduled_by_its_queues_workers(redis_url, thread_worker) -> None:
     """topic "Defining tasks" plus arq_django's cron option: a task with cron= is registered when its
     module is imported, and a worker of its queue runs its ticks."""
-    from arq_django.registry import registry
+    from arq_django.jobs.registry import registry
 
     try:
         from tests.tasks import cron_sample
