@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
 from arq.jobs import JobResult as ArqResult
@@ -27,8 +27,15 @@ from arq_django.tasks.compat import Task, TaskError, TaskResult, TaskResultDoesN
 from arq_django.tasks.spec import arq_queue, django_queue
 
 if TYPE_CHECKING:
-    from arq_django.tasks.backend import ArqBackend
     from arq_django.tasks.compat import AnyResult
+
+
+class Backend(Protocol):
+    """What reading a result needs of the backend (not the class itself: it imports this module)."""
+
+    alias: str
+    queues: set[str]
+
 
 STATUS = {
     JobState.queued: TaskResultStatus.READY,
@@ -100,11 +107,11 @@ def _from_row(result_id: str) -> Found | None:
     )
 
 
-def _queues(backend: ArqBackend) -> list[str]:
+def _queues(backend: Backend) -> list[str]:
     return sorted({arq_queue(q) for q in backend.queues} | {get_config().queue})
 
 
-def _redis_commands(backend: ArqBackend, result_id: str) -> list[tuple[str, ...]]:
+def _redis_commands(backend: Backend, result_id: str) -> list[tuple[str, ...]]:
     commands = [
         ("GET", result_key_prefix + result_id),
         ("GET", job_key_prefix + result_id),
@@ -114,7 +121,7 @@ def _redis_commands(backend: ArqBackend, result_id: str) -> list[tuple[str, ...]
     return commands + [("ZSCORE", queue, result_id) for queue in _queues(backend)]
 
 
-def _from_redis(backend: ArqBackend, replies: list[Any]) -> Found | None:
+def _from_redis(backend: Backend, replies: list[Any]) -> Found | None:
     raw_result, raw_job, in_progress, tried, *scores = replies
     loads = get_serializer().loads
     queues = _queues(backend)
@@ -169,7 +176,7 @@ def _from_redis(backend: ArqBackend, replies: list[Any]) -> Found | None:
     )
 
 
-def _task_result(backend: ArqBackend, result_id: str, found: Found | None) -> AnyResult:
+def _task_result(backend: Backend, result_id: str, found: Found | None) -> AnyResult:
     if found is None:
         raise TaskResultDoesNotExist(
             f"no task result {result_id!r}: it was never enqueued here, or its record expired "
@@ -208,7 +215,7 @@ def _task_result(backend: ArqBackend, result_id: str, found: Found | None) -> An
     return result
 
 
-def read(backend: ArqBackend, result_id: str) -> AnyResult:
+def read(backend: Backend, result_id: str) -> AnyResult:
     """The result of task ``result_id`` (sync)."""
     found = _from_row(result_id) if get_config().mirror else None
     if found is None:
@@ -219,7 +226,7 @@ def read(backend: ArqBackend, result_id: str) -> AnyResult:
     return _task_result(backend, result_id, found)
 
 
-async def aread(backend: ArqBackend, result_id: str) -> AnyResult:
+async def aread(backend: Backend, result_id: str) -> AnyResult:
     """The result of task ``result_id`` (async: Redis on the loop's pool, the mirror through the ORM)."""
     found = await sync_to_async(_from_row)(result_id) if get_config().mirror else None
     if found is None:

@@ -29,14 +29,13 @@ from arq.jobs import SerializationError, deserialize_job_raw, serialize_result
 from arq.utils import args_to_string, ms_to_datetime, timestamp_ms, to_ms, truncate
 from arq.worker import JobExecutionFailed, Retry, RetryJob
 
-from arq_django.jobs.handlers import to_function
-from arq_django.jobs.registry import registry
 from arq_django.worker.claim import ClaimedJob
 from arq_django.worker.early import EarlyFailure, describe
 from arq_django.worker.events import JobEnd, JobListener, JobStart, Outcome
 from arq_django.worker.finish import Finish, Finisher, wait_written
 from arq_django.worker.hooks import worker_name
 from arq_django.worker.loop import LoopWorker
+from arq_django.worker.resolve import resolve_function
 
 logger = logging.getLogger("arq.worker")
 _NO_RESULT = object()
@@ -131,9 +130,8 @@ class Worker(LoopWorker):
         function = self.functions.get(function_name)
         if function is None:
             try:
-                function = self._resolve(function_name)
+                function = resolve_function(self.functions, function_name, self.job_timeout_s)
             except Exception as e:
-                logger.warning("job %s, function %r cannot be loaded: %s", job_id, function_name, describe(e))
                 return await early.fail(
                     JobExecutionFailed(f"function {function_name!r} not found"), detail=str(e)
                 )
@@ -164,16 +162,6 @@ class Worker(LoopWorker):
         await self._execute(
             function, job_id, function_name, tuple(args), kwargs, job_try, max_tries, enqueue_time_ms, score
         )
-
-    def _resolve(self, name: str) -> arq.worker.Function | None:
-        """A function no ``@job`` registered that a registry resolver knows (a Django task, imported by
-        its ``module_path`` on first use); raises the reason it cannot be loaded."""
-        spec = registry.resolve(name)
-        if spec is None:
-            return None
-        function = to_function(spec, self.job_timeout_s)
-        self.functions[name] = function
-        return function
 
     async def _execute(  # arq's own flow, kept in one piece so it stays comparable with arq's
         self,
