@@ -228,19 +228,16 @@ class LoopWorker(arq.worker.Worker):
         self._nudge.set()
 
     async def _burst_done(self) -> bool:
-        """Whether a burst worker is done, judged on this iteration's claim: no job due (deferred ones
-        wait for the next worker), none running here, and none it scheduled itself still queued."""
-        if 0 <= self.max_burst_jobs <= self._jobs_started():
-            return True
-        if not self.allow_pick_jobs and all(task.done() for task in self.tasks.values()):
-            # Told to stop (SIGINT/SIGTERM with a completion wait) and its jobs have ended: what is
-            # still queued, its own cancelled jobs included, is the next worker's.
+        """On this iteration's claim: no job due (deferred ones are the next worker's), none running here
+        and none it scheduled itself waiting; or, told to stop by a signal, once its jobs have ended."""
+        running = any(not task.done() for task in self.tasks.values())
+        if 0 <= self.max_burst_jobs <= self._jobs_started() or not (self.allow_pick_jobs or running):
             return True
         if self._queued is None:
             return False
         if self.burst_wait_deferred:
             return self._queued == 0
-        if self._due or any(not task.done() for task in self.tasks.values()):
+        if self._due or running:
             return False
         # Only what it scheduled itself is left: enqueue no new cron tick, or an every-second cron
         # would keep it running forever.

@@ -246,5 +246,7 @@ async def test_jobs_of_a_claim_whose_reply_was_lost_run_at_once(
     worker = create_worker(handle_signals=False, poll_delay=0.05)  # job timeout 300 s
     async with serving(worker):
         await wait_for_async(lambda: _value(redis_client.scard("lost-reply:ids") == len(handles)), timeout=10)
+        # The side effect comes before the result write (a batched finish): wait for both.
+        await wait_for_async(lambda: _value(all(h and h.result_info() for h in handles)), timeout=10)
     assert int(redis_client.get("lost-reply")) == len(handles)  # type: ignore[arg-type]
     assert all(h is not None and h.result_info().job_try == 1 for h in handles)  # type: ignore[union-attr]
