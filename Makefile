@@ -9,7 +9,7 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest test-postgres chaos bench dist e2e clean arq-suite test-redis-floor
+.PHONY: demo test lint typecheck pytest test-postgres chaos bench bench-tasks dist e2e clean arq-suite test-redis-floor
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,7 @@ PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django
 MIRROR_TESTS := tests/mirror tests/jobs/test_progress.py
 MIRROR_TESTS += tests/ops/test_hardening_api.py tests/ingest/test_hardening_properties.py
 MIRROR_TESTS += tests/model_tasks
+MIRROR_TESTS += tests/tasks
 test-postgres: $(VENV)/.test-installed
 	mkdir -p .run
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(MIRROR_TESTS)
@@ -89,6 +90,26 @@ test-redis-floor: $(REDIS_FLOOR_VENV)/.installed
 bench: $(VENV)/.test-installed
 	$(PY) -m bench.run
 	$(PY) -m bench.model_tasks
+
+# Django Tasks backends side by side (bench.tasks_peers): ours, then django-tasks-db in a venv of its own.
+BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
+TASKS_DB_VENV := .run/bench-tasks-db
+$(TASKS_DB_VENV)/.installed:
+	$(PYTHON) -m venv $(TASKS_DB_VENV)
+	$(TASKS_DB_VENV)/bin/pip install --quiet 'django>=5.2,<6' 'django-tasks-db[compat]'
+	touch $@
+# django-vtasks needs Python 3.12+ and Django 6: VTASKS_PYTHON names that interpreter.
+VTASKS_PYTHON ?= python3.12
+VTASKS_VENV := .run/bench-vtasks
+$(VTASKS_VENV)/.installed:
+	$(VTASKS_PYTHON) -m venv $(VTASKS_VENV)
+	$(VTASKS_VENV)/bin/pip install --quiet 'django-vtasks[valkey]' redis
+	touch $@
+bench-tasks: $(VENV)/.test-installed $(TASKS_DB_VENV)/.installed $(VTASKS_VENV)/.installed
+	for mirror in enqueue worker off; do \
+	  BENCH_MIRROR=$$mirror BENCH_PEER=arq BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.tasks_peers || exit 1; done
+	BENCH_PEER=tasks-db $(TASKS_DB_VENV)/bin/python -m bench.tasks_peers
+	BENCH_PEER=vtasks BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(VTASKS_VENV)/bin/python -m bench.tasks_peers
 
 # The sdist and the wheel a user installs (README, "Quick start"); twine checks their metadata.
 dist: $(VENV)/.test-installed

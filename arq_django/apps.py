@@ -8,3 +8,6 @@ class ArqDjangoConfig(AppConfig):
 
     def ready(self) -> None:
         from arq_django import checks  # noqa: F401  (registers the system checks)
+        from arq_django.tasks.setup import install
+
+        install()

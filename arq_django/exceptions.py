@@ -100,3 +100,11 @@ class CheckFailed(ArqDjangoError):
 
 class BadRequest(ArqDjangoError, ValueError):
     """An ops API request's input is wrong; the message says how (shown to the caller with a 400)."""
+
+
+class TaskNotLoadable(ArqDjangoError):
+    """A Django task's ``module_path`` cannot be imported where it runs, or names something else."""
+
+
+class TaskArgumentsError(ArqDjangoError, TypeError):
+    """A Django task's arguments do not fit its function, or cannot round-trip through JSON."""

@@ -221,6 +221,16 @@ def enqueue_sync(bench: Bench, n: int) -> float:
     return time.perf_counter() - start
 
 
+def enqueue_task(bench: Bench, n: int) -> float:
+    from . import tasks  # Django's Tasks framework loads once settings are set up
+
+    tasks.enqueue_all(1)
+    bench.flush()
+    start = time.perf_counter()
+    tasks.enqueue_all(n)
+    return time.perf_counter() - start
+
+
 async def _enqueue_raw(bench: Bench, n: int) -> float:
     pool = await bench.arq_pool()
     try:
@@ -296,6 +306,7 @@ def enqueue_phase(bench: Bench) -> dict[str, Measurement]:
             enqueue_async_to_sync,
         ),
         ("aenqueue", "arq_django aenqueue()", n, enqueue_async),
+        ("task", "task.enqueue() via ArqBackend", n, enqueue_task),
     ]
     # Interleaved rounds, the best of each variant counting, as for the drains: one pass of each
     # variant puts their ratios at the mercy of a few slow seconds of the machine.
@@ -315,6 +326,7 @@ RATIOS = [
     ("enqueue() / raw arq", "enqueue", "raw"),
     ("enqueue() / async_to_sync", "enqueue", "async_to_sync"),
     ("aenqueue() / raw arq", "aenqueue", "raw"),
+    ("task.enqueue() / enqueue()", "task", "enqueue"),
 ]
 
 

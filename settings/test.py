@@ -30,3 +30,5 @@ ARQ_DJANGO["QUEUES"] = [
 ]
 # The result-mirror tests stretch a worker's flush interval to kill it with rows unwritten.
 ARQ_DJANGO["MIRROR_FLUSH_INTERVAL"] = env.float("ARQ_MIRROR_FLUSH_INTERVAL", default=0.25)
+# Django's Tasks framework on arq_django (tests/tasks/): "default" is ARQ_DJANGO['QUEUE'], "mail" its queue.
+TASKS = {"default": {"BACKEND": "arq_django.tasks.ArqBackend", "QUEUES": ["default", "mail"]}}

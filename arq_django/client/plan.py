@@ -78,7 +78,7 @@ class JobPlan:
 
 
 def plan_job(
-    job: str | Callable[..., Any],
+    job: str | Callable[..., Any] | JobSpec,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     *,
@@ -90,9 +90,9 @@ def plan_job(
     job_try: int | None = None,
     priority: int | None = None,
 ) -> JobPlan:
-    """Validate and serialize one job (a name, dotted path or ``@job`` handler); raises before anything
-    could be written."""
-    spec = registry.get(job)
+    """Validate and serialize one job (a name, dotted path, ``@job`` handler or a spec made elsewhere, as
+    for Django tasks); raises before anything could be written."""
+    spec = job if isinstance(job, JobSpec) else registry.get(job)
     name = spec.name
     if defer_until is not None and defer_by is not None:
         raise ValueError(f"enqueue({name!r}): pass either _defer_until or _defer_by, not both.")

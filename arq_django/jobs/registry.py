@@ -63,6 +63,11 @@ class JobSpec:
         return self.queue or get_config().queue
 
 
+Resolver = Callable[[str], "JobSpec | None"]
+"""Finds a spec for a name no ``@job`` registered (Django tasks, by ``module_path``); raises when the
+name is its kind but cannot be loaded, returns ``None`` when it is not its kind."""
+
+
 class Registry:
     """Name → :class:`JobSpec`, filled by ``@job`` as job modules are imported."""
 
@@ -70,6 +75,26 @@ class Registry:
         self._specs: dict[str, JobSpec] = {}
         self._discovered = False
         self._lock = threading.RLock()
+        self._resolvers: list[Resolver] = []
+
+    def add_resolver(self, resolver: Resolver) -> None:
+        """Consult ``resolver`` for names no ``@job`` registered (:mod:`arq_django.tasks`)."""
+        if resolver not in self._resolvers:
+            self._resolvers.append(resolver)
+
+    def resolve(self, name: str) -> JobSpec | None:
+        """A spec from the resolvers only; their errors (the reason a name cannot load) propagate."""
+        for resolver in self._resolvers:
+            spec = resolver(name)
+            if spec is not None:
+                return spec
+        return None
+
+    def _resolved(self, name: str) -> JobSpec | None:
+        try:
+            return self.resolve(name)
+        except Exception:
+            return None  # enqueue reports JobNotRegistered; the worker asks resolve() for the reason
 
     def add(self, spec: JobSpec) -> None:
         with self._lock:
@@ -99,7 +124,7 @@ class Registry:
         spec = self._specs.get(name)
         if spec is None:
             self.autodiscover()
-            spec = self._specs.get(name) or self._by_path(name)
+            spec = self._specs.get(name) or self._by_path(name) or self._resolved(name)
         if spec is None:
             raise JobNotRegistered(name, list(self._specs))
         return spec

@@ -35,6 +35,7 @@ from arq_django.worker.finish import Finish, Finisher, wait_written
 from arq_django.worker.hooks import worker_name
 from arq_django.worker.loop import LoopWorker
 from arq_django.worker.outcome import NO_RESULT, TryOutcome, classify, completed, describe, job_end
+from arq_django.worker.resolve import resolve_function
 
 logger = logging.getLogger("arq.worker")
 
@@ -126,6 +127,13 @@ class Worker(LoopWorker):
             )
             return await early.fail(asyncio.CancelledError(), outcome=Outcome.ABORTED)
         function = self.functions.get(function_name)
+        if function is None:
+            try:
+                function = resolve_function(self.functions, function_name, self.job_timeout_s)
+            except Exception as e:
+                return await early.fail(
+                    JobExecutionFailed(f"function {function_name!r} not found"), detail=str(e)
+                )
         if function is None:
             logger.warning(
                 "job %s, function %r not found on queue %r", job_id, function_name, self.queue_name

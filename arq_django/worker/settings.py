@@ -19,6 +19,8 @@ from arq_django.jobs.handlers import to_cron_job, to_function
 from arq_django.jobs.registry import registry
 from arq_django.jobs.routing import check_known, cron_jobs_for, jobs_for
 from arq_django.serializers import get_serializer
+from arq_django.tasks.setup import configured as tasks_configured
+from arq_django.tasks.setup import placeholder
 from arq_django.worker import hooks
 from arq_django.worker.cli import install
 from arq_django.worker.execute import Worker
@@ -37,7 +39,8 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
     config = get_config()
     queue_name = queue or config.queue
     specs = registry.all()
-    if not specs:
+    tasks = tasks_configured()  # @task functions arrive by module_path: a worker needs no @job for them
+    if not specs and not tasks:
         raise ImproperlyConfigured(
             "arq_django found no jobs: decorate handlers with @job in an installed app's "
             f"{' or '.join(config.job_modules)} module (ARQ_DJANGO['JOB_MODULES'])."
@@ -47,10 +50,12 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
     cron_specs = cron_jobs_for(queue_name)
     cron_names = {spec.name for spec in cron_specs}
     functions = [to_function(s, job_timeout) for s in jobs_for(queue_name) if s.name not in cron_names]
-    if not functions and not cron_specs:
+    if not functions and not cron_specs and not tasks:
         raise ImproperlyConfigured(
             f"no job runs on queue {queue_name!r}: every job is pinned to another queue with @job(queue=...)."
         )
+    if not functions and not cron_specs:
+        functions = [placeholder()]  # tasks only: arq refuses a worker without a function
     logger.info(
         "queue %s: %d jobs (%s)%s",
         queue_name,
