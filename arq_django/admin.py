@@ -17,9 +17,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from .dashboard.admin import JobsDashboardAdmin
 from .exceptions import ArqDjangoError
 from .mirror.actions import ABORTABLE, RETRYABLE, abort_rows, forget_results, retry
-from .models import JobResult
+from .models import JobResult, JobsDashboard
 
 
 def _pretty(value: Any) -> SafeString | str:
@@ -53,6 +54,7 @@ class JobResultAdmin(ModelAdmin):
     search_fields = ("=job_id", "^function")
     ordering = ("-enqueued_at",)
     show_full_result_count = False  # no COUNT(*) over a big table on every search
+    change_list_template = "arq_django/dashboard/jobresult_change_list.html"  # links the dashboard
     actions = ("retry_jobs", "abort_jobs")
     readonly_fields = (
         "job_id",
@@ -184,3 +186,6 @@ class JobResultAdmin(ModelAdmin):
                 f"{len(candidates) - asked} job(s) were no longer queued or running.",
                 messages.WARNING,
             )
+
+
+admin.site.register(JobsDashboard, JobsDashboardAdmin)
