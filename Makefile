@@ -9,7 +9,7 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest test-postgres chaos bench dist e2e clean arq-suite test-redis-floor
+.PHONY: demo test lint typecheck pytest screenshot test-postgres chaos bench dist e2e clean arq-suite test-redis-floor
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ pytest: $(VENV)/.test-installed
 	$(PY) -m pytest
 
 test: lint typecheck pytest
+
+# docs/dashboard.png: the browser test (tests/dashboard/test_browser.py) on a day of seeded rows, in
+# Debian's chromium; REDIS_URL as for `make test`.
+screenshot: $(VENV)/.test-installed
+	mkdir -p .run docs
+	ARQ_DJANGO_DASHBOARD_PNG=docs/dashboard.png $(PY) -m pytest tests/dashboard/test_browser.py -k chromium -q
 
 # The result-mirror tests again on PostgreSQL (pytest-django creates and drops test_arq_django).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django

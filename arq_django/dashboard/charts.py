@@ -69,14 +69,23 @@ def throughput_chart(series: Throughput, label: str) -> SafeString:
             )
         )
     ticks = [0, n // 2, n - 1] if n > 2 else list(range(n))
+    anchors = {0: "start", n - 1: "end"}
     x_labels = format_html_join(
         "",
-        '<text class="arq-axis" x="{}" y="{}" text-anchor="middle">{}</text>',
-        ((_n(LEFT + (i + 0.5) * slot), HEIGHT - 4, series.buckets[i].start.strftime(fmt)) for i in ticks),
+        '<text class="arq-axis" x="{}" y="{}" text-anchor="{}">{}</text>',
+        (
+            (
+                _n(LEFT + (i + 0.5) * slot),
+                HEIGHT - 4,
+                anchors.get(i, "middle"),
+                series.buckets[i].start.strftime(fmt),
+            )
+            for i in ticks
+        ),
     )
     return format_html(
         '<svg class="arq-chart" viewBox="0 0 {w} {h}" role="img" aria-label="{label}" '
-        'data-buckets="{n}" data-total="{total}" preserveAspectRatio="none">'
+        'data-buckets="{n}" data-total="{total}">'
         '<line class="arq-grid" x1="{l}" y1="{t}" x2="{w}" y2="{t}"/>'
         '<line class="arq-grid" x1="{l}" y1="{b}" x2="{w}" y2="{b}"/>'
         '<text class="arq-axis" x="{lx}" y="{ty}" text-anchor="end">{top}</text>'
@@ -96,6 +105,17 @@ def throughput_chart(series: Throughput, label: str) -> SafeString:
         bars=SafeString("".join(bars)),
         x_labels=x_labels,
     )
+
+
+def seconds_text(value: float) -> str:
+    """A run time a person reads at a glance: ``0.4 ms``, ``12 ms``, ``1.25 s``, ``> 600 s``."""
+    if value == float("inf"):
+        return "> 600 s"
+    if value < 0.01:
+        return f"{value * 1000:.1f} ms"
+    if value < 1:
+        return f"{value * 1000:.0f} ms"
+    return f"{value:.2f} s"
 
 
 def duration_bar(d: Durations, longest: float) -> SafeString:

@@ -96,7 +96,7 @@ def percentile(values: list[float], q: float) -> float:
 def latest_failures(limit: int = 10) -> list[Failure]:
     """The newest failed rows (index ``status, finished_at``) and, for each, its latest retry."""
     rows = list(
-        JobResult.objects.filter(status=Status.FAILED)
+        JobResult.objects.filter(status=Status.FAILED, finished_at__isnull=False)
         .order_by("-finished_at", "-pk")
         .only("job_id", "function", "queue_name", "finished_at", "tries", "error", "traceback")[:limit]
     )

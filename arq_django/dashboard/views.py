@@ -21,7 +21,7 @@ from ..exceptions import ArqDjangoError
 from ..mirror.actions import RETRYABLE, abort_rows, retry
 from ..models import JobResult
 from ..ops.encoding import OpsJSONEncoder
-from .charts import duration_bar, throughput_chart
+from .charts import duration_bar, seconds_text, throughput_chart
 from .snapshot import Dashboard, read_dashboard
 
 if TYPE_CHECKING:
@@ -70,7 +70,9 @@ def _charts(snap: Dashboard) -> dict[str, Any]:
     return {
         "hour_chart": throughput_chart(snap.hour, "Job ends per minute, last hour"),
         "day_chart": throughput_chart(snap.day, "Job ends per hour, last 24 hours"),
-        "durations": [(d, duration_bar(d, longest)) for d in snap.durations],
+        "durations": [
+            (d, seconds_text(d.p50), seconds_text(d.p95), duration_bar(d, longest)) for d in snap.durations
+        ],
     }
 
 
