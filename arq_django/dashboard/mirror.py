@@ -38,9 +38,9 @@ def throughput(now: datetime, window_s: int, bucket_s: int) -> Throughput:
         .annotate(bucket=Trunc("finished_at", kind, tzinfo=UTC))
         .values("bucket")
         .annotate(
-            complete=Count("pk", filter=Q(status=Status.COMPLETE, tries__lte=1)),
-            retried=Count("pk", filter=Q(status=Status.COMPLETE, tries__gt=1)),
-            failed=Count("pk", filter=~Q(status=Status.COMPLETE)),
+            complete=Count("status", filter=Q(status=Status.COMPLETE, tries__lte=1)),
+            retried=Count("status", filter=Q(status=Status.COMPLETE, tries__gt=1)),
+            failed=Count("status", filter=~Q(status=Status.COMPLETE)),
         )
         .order_by()
     )
