@@ -86,6 +86,13 @@ def test_dashboard_in_chromium(start_worker, worker_env, redis_client, tmp_path)
             arg=len(JOBS) + 2 + seeded,
         )
         page.screenshot(path=str(SCREENSHOTS / "dashboard-after-retry.png"), full_page=True)
+        # Dark mode and a phone's width come from the admin's CSS variables and media queries.
+        page.emulate_media(color_scheme="dark")
+        page.screenshot(path=str(SCREENSHOTS / "dashboard-dark.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(SCREENSHOTS / "dashboard-narrow.png"), full_page=True)
+        page.emulate_media(color_scheme="light")
+        page.set_viewport_size({"width": 1280, "height": 900})
 
         page.goto(base + row_url)
         assert failing.job_id in page.content()
