@@ -48,6 +48,15 @@ def failed_row(job_id: str = "failed-1", **extra: object) -> JobResult:
     return JobResult.objects.create(job_id=job_id, status=Status.FAILED, **values)
 
 
+def write_beat(redis_client, host: str, pid: int, *, age: float, **figures: int) -> None:
+    """A worker's heartbeat key, as a live worker writes it, ``age`` seconds old."""
+    now = timezone.now().timestamp()
+    beat = {"queue": "arq:queue", "host": host, "pid": pid, "started_at": now - 600, "beat_at": now - age}
+    counts = {"jobs_complete": 0, "jobs_failed": 0, "jobs_retried": 0, "jobs_running": 0, "max_jobs": 10}
+    beat |= counts | figures | {"last_job_at": None}
+    redis_client.set(f"arq_django:worker:{host}:{pid}:1", json.dumps(beat))
+
+
 def retry_url(row: JobResult) -> str:
     return reverse("admin:arq_django_jobsdashboard_retry", args=[row.pk])
 
@@ -134,21 +143,7 @@ def test_figures_are_arq_status_json_at_the_same_moment(redis_url, redis_client,
     enqueue("mail_job", 1)
     enqueue("add", 9, 9, _defer_by=dt.timedelta(hours=1))
     # A worker's heartbeat, as a live one writes it, and its job held in progress.
-    now = timezone.now().timestamp()
-    beat = {
-        "queue": "arq:queue",
-        "host": "web-1",
-        "pid": 4242,
-        "started_at": now - 60,
-        "beat_at": now,
-        "jobs_complete": 7,
-        "jobs_failed": 1,
-        "jobs_retried": 2,
-        "jobs_running": 1,
-        "max_jobs": 10,
-        "last_job_at": now - 1,
-    }
-    redis_client.set("arq_django:worker:web-1:4242:1", json.dumps(beat))
+    write_beat(redis_client, "web-1", 4242, age=0.0, jobs_complete=7, jobs_running=1)
     running = enqueue("add", 5, 5)
     redis_client.set("arq:in-progress:" + running.job_id, b"1")
     viewer = client_for("viewer", "view_jobresult")
@@ -182,20 +177,7 @@ def test_figures_are_arq_status_json_at_the_same_moment(redis_url, redis_client,
 
 
 def test_a_worker_past_its_heartbeat_is_lost(redis_url, redis_client, settings):
-    now = timezone.now().timestamp()
-    beat = {
-        "queue": "arq:queue",
-        "host": "old-host",
-        "pid": 1,
-        "started_at": now - 600,
-        "beat_at": now - 30,  # six intervals of 5 s: its key has outlived it (a stalled loop)
-        "jobs_complete": 0,
-        "jobs_failed": 0,
-        "jobs_retried": 0,
-        "jobs_running": 0,
-        "max_jobs": 10,
-        "last_job_at": None,
-    }
-    redis_client.set("arq_django:worker:old-host:1:1", json.dumps(beat))
+    # Six intervals of 5 s old: its key has outlived it (a stalled loop).
+    write_beat(redis_client, "old-host", 1, age=30.0)
     html = client_for("viewer", "view_jobresult").get(DASHBOARD).content.decode()
     assert 'class="arq-lost"' in html and ">lost<" in html
