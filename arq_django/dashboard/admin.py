@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
@@ -22,7 +23,14 @@ class JobsDashboardAdmin(ModelAdmin):
     """Asks the ``JobResult`` admin for every permission, so both pages grant the same people."""
 
     def jobs_admin(self) -> views.JobsAdmin:
-        return self.admin_site._registry[JobResult]  # type: ignore[return-value]
+        """The site's ``JobResult`` admin, whose permissions (and retry/abort rules) the page uses."""
+        registered = self.admin_site._registry.get(JobResult)
+        if registered is None:
+            raise ImproperlyConfigured(
+                f"the jobs dashboard is registered on admin site {self.admin_site.name!r} without "
+                "JobResult; register arq_django.admin.JobResultAdmin there too, or unregister JobsDashboard"
+            )
+        return registered  # type: ignore[return-value]
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return self.jobs_admin().has_view_permission(request)

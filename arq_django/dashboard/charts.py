@@ -7,7 +7,7 @@ from django.utils.safestring import SafeString
 
 from .series import Durations, Throughput
 
-WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 640, 160, 34, 18, 8
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 480, 150, 34, 18, 8
 SEGMENTS = (("complete", "complete"), ("retried", "retried"), ("failed", "failed"))
 
 
