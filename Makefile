@@ -51,6 +51,7 @@ screenshot: $(VENV)/.test-installed
 PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django
 MIRROR_TESTS := tests/test_models.py tests/test_admin.py tests/test_progress.py $(wildcard tests/test_mirror_*.py)
 MIRROR_TESTS += tests/test_hardening_api.py tests/test_hardening_ingest.py tests/test_hardening_mirror.py
+MIRROR_TESTS += tests/dashboard/test_queries.py tests/dashboard/test_views.py  # percentile_cont on PostgreSQL
 test-postgres: $(VENV)/.test-installed
 	mkdir -p .run
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(MIRROR_TESTS)
