@@ -49,8 +49,8 @@ screenshot: $(VENV)/.test-installed
 
 # The result-mirror tests again on PostgreSQL (pytest-django creates and drops test_arq_django).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django
-MIRROR_TESTS := tests/test_models.py tests/test_admin.py tests/test_progress.py $(wildcard tests/test_mirror_*.py)
-MIRROR_TESTS += tests/test_hardening_api.py tests/test_hardening_ingest.py tests/test_hardening_mirror.py
+MIRROR_TESTS := tests/mirror tests/jobs/test_progress.py
+MIRROR_TESTS += tests/ops/test_hardening_api.py tests/ingest/test_hardening_properties.py
 MIRROR_TESTS += tests/dashboard/test_queries.py tests/dashboard/test_views.py  # percentile_cont on PostgreSQL
 test-postgres: $(VENV)/.test-installed
 	mkdir -p .run
@@ -82,9 +82,8 @@ arq-suite: $(ARQ_SUITE_VENV)/.installed $(ARQ_SDIST)/tests/conftest.py
 # The worker's tests on the lowest redis-py pyproject.toml allows (redis.asyncio without aclose()).
 REDIS_FLOOR := 4.6.0
 REDIS_FLOOR_VENV := .venv-redis-floor
-WORKER_TESTS := tests/test_worker.py tests/test_worker_loop.py tests/test_worker_class.py tests/test_claim.py \
-	tests/test_wake.py tests/test_finish.py tests/test_burst.py tests/test_arq_compat.py tests/test_retries.py \
-	tests/test_cron.py tests/test_abort.py tests/test_heartbeat.py tests/test_overruns.py
+WORKER_TESTS := $(addprefix tests/worker/test_,worker.py loop.py execute.py claim.py wake.py finish.py burst.py \
+	arq_compat.py retries.py heartbeat.py overruns.py) tests/jobs/test_crontab.py tests/client/test_abort.py
 $(REDIS_FLOOR_VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(REDIS_FLOOR_VENV)
 	$(REDIS_FLOOR_VENV)/bin/pip install --quiet -e '.[test]' 'redis[hiredis]==$(REDIS_FLOOR)'

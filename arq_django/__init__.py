@@ -1,22 +1,23 @@
 """arq_django: the Django integration for the asyncio job queue arq."""
 
-from .abort import aabort, abort
-from .enqueue import aenqueue, enqueue, enqueue_on_commit
-from .exceptions import (
+from arq_django.client.abort import aabort, abort
+from arq_django.client.enqueue import aenqueue, enqueue, enqueue_on_commit
+from arq_django.client.handle import JobHandle, JobState
+from arq_django.exceptions import (
     ArqDjangoError,
     EnqueueError,
     InvalidArguments,
     JobFailed,
     JobNotRegistered,
     JobResultTimeout,
+    PayloadError,
     RedisUnavailable,
     ResultNotFound,
     SerializationError,
     UnknownQueue,
 )
-from .handle import JobHandle, JobState
-from .job_function import JobFunction
-from .registry import job
+from arq_django.jobs.job_function import JobFunction
+from arq_django.jobs.registry import job
 
 __all__ = [
     "ArqDjangoError",
@@ -28,6 +29,7 @@ __all__ = [
     "JobNotRegistered",
     "JobResultTimeout",
     "JobState",
+    "PayloadError",
     "RedisUnavailable",
     "ResultNotFound",
     "SerializationError",

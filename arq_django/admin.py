@@ -17,10 +17,11 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from .dashboard.admin import JobsDashboardAdmin
-from .exceptions import ArqDjangoError
-from .mirror.actions import ABORTABLE, RETRYABLE, abort_rows, forget_results, retry
-from .models import JobResult, JobsDashboard
+from arq_django.dashboard.admin import JobsDashboardAdmin
+from arq_django.exceptions import ArqDjangoError
+from arq_django.mirror.retention import forget_results
+from arq_django.models import JobResult, JobsDashboard
+from arq_django.ops.actions import ABORTABLE, RETRYABLE, abort_rows, retry_row
 
 
 def _pretty(value: Any) -> SafeString | str:
@@ -152,7 +153,7 @@ class JobResultAdmin(ModelAdmin):
         done = 0
         for row in queryset.filter(status__in=RETRYABLE):
             try:
-                retry(row)
+                retry_row(row)
             except ArqDjangoError as e:
                 self.message_user(request, str(e), messages.ERROR)
             else:

@@ -7,4 +7,4 @@ class ArqDjangoConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system checks)
+        from arq_django import checks  # noqa: F401  (registers the system checks)

@@ -8,11 +8,11 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 from django.core.exceptions import ImproperlyConfigured
 
-from .conf import build_config
-from .exceptions import DuplicateJobName, UnknownQueue
-from .queues import route
-from .registry import registry
-from .serializers import get_serializer
+from arq_django.conf import build_config
+from arq_django.exceptions import DuplicateJobName, UnknownQueue
+from arq_django.jobs.registry import registry
+from arq_django.jobs.routing import route
+from arq_django.serializers import get_serializer
 
 
 @register("arq_django")
@@ -32,7 +32,7 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
     if config.mirror:
         from django.db import NotSupportedError, connections
 
-        from .mirror.writer import check_vendor, database_for_writes
+        from arq_django.mirror.writer import check_vendor, database_for_writes
 
         try:
             check_vendor(connections[database_for_writes()])

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import difflib
 import functools
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any
 
@@ -16,47 +17,6 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-
-DEFAULTS: dict[str, Any] = {
-    "REDIS_URL": "redis://localhost:6379/0",
-    "QUEUE": "arq:queue",
-    "QUEUES": None,
-    "JOB_MODULES": ["jobs"],
-    "SERIALIZER": "json",
-    "CONNECT_TIMEOUT": 2.0,
-    "SOCKET_TIMEOUT": 5.0,
-    "MAX_JOBS": 10,
-    "JOB_TIMEOUT": 300,
-    "KEEP_RESULT": 3600,
-    "MAX_TRIES": 5,
-    "POLL_DELAY": 0.5,
-    "HEALTH_CHECK_INTERVAL": None,
-    "JOB_COMPLETION_WAIT": 10,
-    "EXPIRES_EXTRA": 86400,
-    "SYNC_THREADS": None,
-    "SYNC_OVERRUN_LIMIT": None,
-    "PRIORITY_STEP": 0.1,
-    "LIST_SOURCES": [],
-    "LIST_LEASE": 30,
-    # Health, heartbeats, operations API and metrics (see health/, heartbeat.py, views/).
-    "HEARTBEAT_INTERVAL": 5.0,
-    "HEALTH_TIMEOUT": 1.0,
-    "HEALTH_CHECKS": ["redis", "database", "workers", "backlog"],
-    "HEALTH_MIN_WORKERS": None,
-    "HEALTH_MAX_BACKLOG": None,
-    "HEALTH_MAX_BACKLOG_AGE": None,
-    "API_TOKENS": [],
-    "API_ENQUEUE_ALLOWED": [],
-    "METRICS_TOKENS": None,
-    "LOG_JOBS": True,
-    "BURST_WAIT_DEFERRED": False,
-    "MIRROR": True,
-    "MIRROR_ON_ENQUEUE": True,
-    "MIRROR_FLUSH_INTERVAL": 0.25,
-    "MIRROR_BATCH_SIZE": 500,
-    "MIRROR_RECONCILE_INTERVAL": 60,
-    "RESULT_RETENTION": None,
-}
 
 HEALTH_CHECK_NAMES = ("redis", "database", "workers", "backlog")
 
@@ -114,76 +74,192 @@ def _secret_list(name: str, value: Any) -> tuple[str, ...]:
         ) from None
 
 
+Parse = Callable[[str, Any, Mapping[str, Any]], Any]
+"""A key's parser: ``(key, raw value, every raw value)`` → the field's value, or ``ImproperlyConfigured``."""
+
+
+def _key(key: str, default: Any, parse: Parse) -> dict[str, Any]:
+    """A ``Config`` field's metadata: read ``ARQ_DJANGO[key]`` (``default`` when unset) through ``parse``."""
+    return {"key": key, "default": default, "parse": parse}
+
+
+def _derived(parse: Parse) -> dict[str, Any]:
+    """A ``Config`` field's metadata: computed from the other keys' raw values (no key of its own)."""
+    return {"parse": parse}
+
+
+def _plain(check: Callable[[str, Any], Any]) -> Parse:
+    return lambda key, value, raw: check(key, value)
+
+
+def _optional(check: Callable[[str, Any], Any]) -> Parse:
+    return lambda key, value, raw: None if value is None else check(key, value)
+
+
+def _redis_url(key: str, url: Any, raw: Mapping[str, Any]) -> str:
+    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ImproperlyConfigured(
+            "ARQ_DJANGO['REDIS_URL'] must be a redis://, rediss:// or unix:// URL "
+            "(e.g. 'redis://localhost:6379/0')."
+        )
+    return url
+
+
+def _queue(key: str, queue: Any, raw: Mapping[str, Any]) -> str:
+    if not isinstance(queue, str) or not queue:
+        raise ImproperlyConfigured(f"ARQ_DJANGO['QUEUE'] must be a non-empty string, got {queue!r}.")
+    return queue
+
+
+def _queues(key: str, value: Any, raw: Mapping[str, Any]) -> tuple[str, ...]:
+    queues = _str_list(key, value) if value is not None else ()
+    queue = _queue("QUEUE", raw["QUEUE"], raw)
+    return queues if queue in queues else (queue, *queues)
+
+
+def _serializer(key: str, serializer: Any, raw: Mapping[str, Any]) -> str:
+    if not isinstance(serializer, str) or not serializer:
+        raise ImproperlyConfigured(
+            "ARQ_DJANGO['SERIALIZER'] must be 'json', 'pickle' or a dotted path to an object with "
+            "dumps/loads."
+        )
+    return serializer
+
+
+def _sync_threads(key: str, value: Any, raw: Mapping[str, Any]) -> int:
+    max_jobs = _positive_int("MAX_JOBS", raw["MAX_JOBS"])
+    return max_jobs if value is None else _positive_int(key, value)
+
+
+def _health_check_interval(key: str, value: Any, raw: Mapping[str, Any]) -> float:
+    # arq's `<queue>:health-check` key (read by `arq --check`) follows the heartbeat unless set.
+    if value is None:
+        return _positive_seconds("HEARTBEAT_INTERVAL", raw["HEARTBEAT_INTERVAL"])
+    return _seconds(key, value)
+
+
+def _health_checks(key: str, value: Any, raw: Mapping[str, Any]) -> tuple[str, ...]:
+    checks = _str_list(key, value)
+    unknown = sorted(set(checks) - set(HEALTH_CHECK_NAMES))
+    if unknown:
+        raise ImproperlyConfigured(
+            f"ARQ_DJANGO['HEALTH_CHECKS'] has unknown checks {unknown}; known: {list(HEALTH_CHECK_NAMES)}."
+        )
+    return checks
+
+
+def _min_workers(key: str, value: Any, raw: Mapping[str, Any]) -> dict[str, int]:
+    # By default one live worker is required on the default queue.
+    if value is None:
+        return {_queue("QUEUE", raw["QUEUE"], raw): 1}
+    return _per_queue(key, value, _count)
+
+
 @dataclass(frozen=True)
 class Config:
-    """The validated ``ARQ_DJANGO`` settings."""
+    """The validated ``ARQ_DJANGO`` settings: each field names its key, its default and its parser (its
+    ``metadata``), so a key is declared once; :data:`DEFAULTS` is derived from these fields."""
 
-    redis_url: str = field(repr=False)
+    redis_url: str = field(repr=False, metadata=_key("REDIS_URL", "redis://localhost:6379/0", _redis_url))
     """Where Redis lives (redis, rediss or unix URL); kept out of reprs: it may hold a password."""
-    queue: str
+    queue: str = field(metadata=_key("QUEUE", "arq:queue", _queue))
     """The default queue's Redis key (arq's ``arq:queue``)."""
-    queues: tuple[str, ...]
+    queues: tuple[str, ...] = field(metadata=_key("QUEUES", None, _queues))
     """Every queue jobs may be routed to; the default queue is always among them."""
-    job_modules: tuple[str, ...]
+    job_modules: tuple[str, ...] = field(metadata=_key("JOB_MODULES", ["jobs"], _plain(_str_list)))
     """Module names imported from every installed app to register jobs."""
-    serializer: str
+    serializer: str = field(metadata=_key("SERIALIZER", "json", _serializer))
     """``"json"``, ``"pickle"`` or a dotted path to an object with ``dumps``/``loads``."""
-    connect_timeout: float
-    socket_timeout: float
-    max_jobs: int
-    job_timeout: float
-    keep_result: float
-    max_tries: int
-    poll_delay: float
-    health_check_interval: float
-    job_completion_wait: float
-    expires_extra: float
-    sync_threads: int
-    mirror: bool
+    connect_timeout: float = field(metadata=_key("CONNECT_TIMEOUT", 2.0, _plain(_seconds)))
+    socket_timeout: float = field(metadata=_key("SOCKET_TIMEOUT", 5.0, _plain(_seconds)))
+    max_jobs: int = field(metadata=_key("MAX_JOBS", 10, _plain(_positive_int)))
+    job_timeout: float = field(metadata=_key("JOB_TIMEOUT", 300, _plain(_seconds)))
+    keep_result: float = field(metadata=_key("KEEP_RESULT", 3600, _plain(_seconds)))
+    max_tries: int = field(metadata=_key("MAX_TRIES", 5, _plain(_positive_int)))
+    poll_delay: float = field(metadata=_key("POLL_DELAY", 0.5, _plain(_seconds)))
+    health_check_interval: float = field(metadata=_key("HEALTH_CHECK_INTERVAL", None, _health_check_interval))
+    job_completion_wait: float = field(metadata=_key("JOB_COMPLETION_WAIT", 10, _plain(_seconds)))
+    expires_extra: float = field(metadata=_key("EXPIRES_EXTRA", 86400, _plain(_seconds)))
+    sync_threads: int = field(metadata=_key("SYNC_THREADS", None, _sync_threads))
+    mirror: bool = field(metadata=_key("MIRROR", True, _plain(_bool)))
     """Keep a ``JobResult`` row per job up to date (the result mirror)."""
-    mirror_on_enqueue: bool
+    mirror_on_enqueue: bool = field(metadata=_key("MIRROR_ON_ENQUEUE", True, _plain(_bool)))
     """``enqueue()`` creates the ``queued`` row; ``False`` leaves row creation to the worker."""
-    mirror_flush_interval: float
+    mirror_flush_interval: float = field(metadata=_key("MIRROR_FLUSH_INTERVAL", 0.25, _plain(_seconds)))
     """Seconds between the worker's batched mirror writes."""
-    mirror_batch_size: int
+    mirror_batch_size: int = field(metadata=_key("MIRROR_BATCH_SIZE", 500, _plain(_positive_int)))
     """Buffered row updates that trigger a write before the interval is up."""
-    mirror_reconcile_interval: float
+    mirror_reconcile_interval: float = field(metadata=_key("MIRROR_RECONCILE_INTERVAL", 60, _plain(_seconds)))
     """Seconds between passes that fill rows from arq's result records (also run at worker start)."""
-    result_retention: float | None
+    result_retention: float | None = field(
+        metadata=_key("RESULT_RETENTION", None, lambda k, v, raw: _retention(v))
+    )
     """Seconds after which finished rows are pruned by a built-in hourly cron job; ``None``: never."""
-    priority_step: float = 0.1
-    """Seconds of queue age one priority step is worth (see :mod:`arq_django.priority`)."""
-    queues_listed: bool = False
+    priority_step: float = field(default=0.1, metadata=_key("PRIORITY_STEP", 0.1, _plain(_seconds)))
+    """Seconds of queue age one priority step is worth (see :mod:`arq_django.jobs.priority`)."""
+    queues_listed: bool = field(default=False, metadata=_derived(lambda k, v, raw: raw["QUEUES"] is not None))
     """``QUEUES`` was given: only those queues are known (else the default and the routed ones)."""
-    list_sources: tuple[str, ...] = ()
+    list_sources: tuple[str, ...] = field(default=(), metadata=_key("LIST_SOURCES", [], _plain(_str_list)))
     """Redis lists of ``{"type": ..., "data": {...}}`` messages the worker ingests as jobs."""
-    list_lease: float = 30.0
+    list_lease: float = field(default=30.0, metadata=_key("LIST_LEASE", 30, lambda k, v, raw: _lease(v)))
     """Seconds a list ingester's claim outlives its last heartbeat; then others recover its messages."""
-    heartbeat_interval: float = 5.0
+    heartbeat_interval: float = field(
+        default=5.0, metadata=_key("HEARTBEAT_INTERVAL", 5.0, _plain(_positive_seconds))
+    )
     """Seconds between a worker's heartbeats; a heartbeat key expires after three intervals."""
-    health_timeout: float = 1.0
+    health_timeout: float = field(
+        default=1.0, metadata=_key("HEALTH_TIMEOUT", 1.0, _plain(_positive_seconds))
+    )
     """The time budget of one health report: every check answers within it or fails."""
-    health_checks: tuple[str, ...] = HEALTH_CHECK_NAMES
+    health_checks: tuple[str, ...] = field(
+        default=HEALTH_CHECK_NAMES, metadata=_key("HEALTH_CHECKS", list(HEALTH_CHECK_NAMES), _health_checks)
+    )
     """The checks a health report runs; each one must pass for status ``ok``."""
-    health_min_workers: dict[str, int] = field(default_factory=dict, hash=False)
+    health_min_workers: dict[str, int] = field(
+        default_factory=dict, hash=False, metadata=_key("HEALTH_MIN_WORKERS", None, _min_workers)
+    )
     """Live workers required per queue; ``"*"`` applies to every known queue not named."""
-    health_max_backlog: dict[str, int] = field(default_factory=dict, hash=False)
+    health_max_backlog: dict[str, int] = field(
+        default_factory=dict,
+        hash=False,
+        metadata=_key("HEALTH_MAX_BACKLOG", None, lambda k, v, raw: _per_queue(k, v, _count)),
+    )
     """Most due-but-waiting jobs allowed per queue (``"*"``: every queue; else no limit)."""
-    health_max_backlog_age: dict[str, float] = field(default_factory=dict, hash=False)
+    health_max_backlog_age: dict[str, float] = field(
+        default_factory=dict,
+        hash=False,
+        metadata=_key("HEALTH_MAX_BACKLOG_AGE", None, lambda k, v, raw: _per_queue(k, v, _seconds)),
+    )
     """Longest a due job may wait, per queue, in seconds (``"*"``: every queue; else no limit)."""
-    api_tokens: tuple[str, ...] = field(default=(), repr=False)
+    api_tokens: tuple[str, ...] = field(
+        default=(), repr=False, metadata=_key("API_TOKENS", [], _plain(_secret_list))
+    )
     """Bearer tokens accepted by the JSON API (and the metrics endpoint unless it has its own)."""
-    api_enqueue_allowed: tuple[str, ...] = ()
+    api_enqueue_allowed: tuple[str, ...] = field(
+        default=(), metadata=_key("API_ENQUEUE_ALLOWED", [], _plain(_str_list))
+    )
     """Job names the API may enqueue; nothing else can be enqueued over HTTP."""
-    metrics_tokens: tuple[str, ...] | None = field(default=None, repr=False)
+    metrics_tokens: tuple[str, ...] | None = field(
+        default=None, repr=False, metadata=_key("METRICS_TOKENS", None, _optional(_secret_list))
+    )
     """Bearer tokens for ``metrics``; ``None`` means the API's tokens and staff sessions."""
-    log_jobs: bool = True
+    log_jobs: bool = field(default=True, metadata=_key("LOG_JOBS", True, _plain(_bool)))
     """Log arq's start and end line for every job at INFO (errors and warnings are always logged)."""
-    burst_wait_deferred: bool = False
+    burst_wait_deferred: bool = field(
+        default=False, metadata=_key("BURST_WAIT_DEFERRED", False, _plain(_bool))
+    )
     """``--burst`` waits for deferred jobs too (arq's rule) instead of leaving them to the next worker."""
-    sync_overrun_limit: int | None = None
+    sync_overrun_limit: int | None = field(
+        default=None, metadata=_key("SYNC_OVERRUN_LIMIT", None, _optional(_positive_int))
+    )
     """Sync-job threads still running past their job's end that make the worker stop itself (``None``:
     never)."""
+
+
+DEFAULTS: dict[str, Any] = {
+    f.metadata["key"]: f.metadata["default"] for f in fields(Config) if "key" in f.metadata
+}
+"""Every ``ARQ_DJANGO`` key and its default, read off :class:`Config`'s fields."""
 
 
 def build_config(raw: Any) -> Config:
@@ -229,67 +305,11 @@ def _problem(values: dict[str, Any]) -> ImproperlyConfigured | None:
 
 
 def _build(v: dict[str, Any]) -> Config:
-    url = v["REDIS_URL"]
-    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ImproperlyConfigured(
-            "ARQ_DJANGO['REDIS_URL'] must be a redis://, rediss:// or unix:// URL "
-            "(e.g. 'redis://localhost:6379/0')."
-        )
-    queue = v["QUEUE"]
-    if not isinstance(queue, str) or not queue:
-        raise ImproperlyConfigured(f"ARQ_DJANGO['QUEUE'] must be a non-empty string, got {queue!r}.")
-    queues = _str_list("QUEUES", v["QUEUES"]) if v["QUEUES"] is not None else ()
-    if queue not in queues:
-        queues = (queue, *queues)
-    serializer = v["SERIALIZER"]
-    if not isinstance(serializer, str) or not serializer:
-        raise ImproperlyConfigured(
-            "ARQ_DJANGO['SERIALIZER'] must be 'json', 'pickle' or a dotted path to an object with "
-            "dumps/loads."
-        )
-    max_jobs = _positive_int("MAX_JOBS", v["MAX_JOBS"])
-    sync_threads = v["SYNC_THREADS"]
-    overruns = v["SYNC_OVERRUN_LIMIT"]  # None: never
-    heartbeat_interval = _positive_seconds("HEARTBEAT_INTERVAL", v["HEARTBEAT_INTERVAL"])
-    # arq's `<queue>:health-check` key (read by `arq --check`) follows the heartbeat unless set.
-    health_check_interval = (
-        heartbeat_interval
-        if v["HEALTH_CHECK_INTERVAL"] is None
-        else _seconds("HEALTH_CHECK_INTERVAL", v["HEALTH_CHECK_INTERVAL"])
-    )
-    return Config(
-        redis_url=url,
-        queue=queue,
-        queues=queues,
-        job_modules=_str_list("JOB_MODULES", v["JOB_MODULES"]),
-        serializer=serializer,
-        connect_timeout=_seconds("CONNECT_TIMEOUT", v["CONNECT_TIMEOUT"]),
-        socket_timeout=_seconds("SOCKET_TIMEOUT", v["SOCKET_TIMEOUT"]),
-        max_jobs=max_jobs,
-        job_timeout=_seconds("JOB_TIMEOUT", v["JOB_TIMEOUT"]),
-        keep_result=_seconds("KEEP_RESULT", v["KEEP_RESULT"]),
-        max_tries=_positive_int("MAX_TRIES", v["MAX_TRIES"]),
-        poll_delay=_seconds("POLL_DELAY", v["POLL_DELAY"]),
-        health_check_interval=health_check_interval,
-        job_completion_wait=_seconds("JOB_COMPLETION_WAIT", v["JOB_COMPLETION_WAIT"]),
-        expires_extra=_seconds("EXPIRES_EXTRA", v["EXPIRES_EXTRA"]),
-        sync_threads=max_jobs if sync_threads is None else _positive_int("SYNC_THREADS", sync_threads),
-        priority_step=_seconds("PRIORITY_STEP", v["PRIORITY_STEP"]),
-        queues_listed=v["QUEUES"] is not None,
-        list_sources=_str_list("LIST_SOURCES", v["LIST_SOURCES"]),
-        list_lease=_lease(v["LIST_LEASE"]),
-        heartbeat_interval=heartbeat_interval,
-        **_health_options(v, queue),
-        log_jobs=_bool("LOG_JOBS", v["LOG_JOBS"]),
-        burst_wait_deferred=_bool("BURST_WAIT_DEFERRED", v["BURST_WAIT_DEFERRED"]),
-        sync_overrun_limit=None if overruns is None else _positive_int("SYNC_OVERRUN_LIMIT", overruns),
-        mirror=_bool("MIRROR", v["MIRROR"]),
-        mirror_on_enqueue=_bool("MIRROR_ON_ENQUEUE", v["MIRROR_ON_ENQUEUE"]),
-        mirror_flush_interval=_seconds("MIRROR_FLUSH_INTERVAL", v["MIRROR_FLUSH_INTERVAL"]),
-        mirror_batch_size=_positive_int("MIRROR_BATCH_SIZE", v["MIRROR_BATCH_SIZE"]),
-        mirror_reconcile_interval=_seconds("MIRROR_RECONCILE_INTERVAL", v["MIRROR_RECONCILE_INTERVAL"]),
-        result_retention=_retention(v["RESULT_RETENTION"]),
-    )
+    values = {
+        f.name: f.metadata["parse"](f.metadata.get("key", ""), v.get(f.metadata.get("key", "")), v)
+        for f in fields(Config)
+    }
+    return Config(**values)
 
 
 def _lease(value: Any) -> float:
@@ -314,30 +334,6 @@ def _count(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ImproperlyConfigured(f"ARQ_DJANGO[{name!r}] must hold whole numbers >= 0, got {value!r}.")
     return value
-
-
-def _health_options(v: dict[str, Any], queue: str) -> dict[str, Any]:
-    checks = _str_list("HEALTH_CHECKS", v["HEALTH_CHECKS"])
-    unknown = sorted(set(checks) - set(HEALTH_CHECK_NAMES))
-    if unknown:
-        raise ImproperlyConfigured(
-            f"ARQ_DJANGO['HEALTH_CHECKS'] has unknown checks {unknown}; known: {list(HEALTH_CHECK_NAMES)}."
-        )
-    min_workers = v["HEALTH_MIN_WORKERS"]
-    metrics_tokens = v["METRICS_TOKENS"]
-    return {
-        "health_timeout": _positive_seconds("HEALTH_TIMEOUT", v["HEALTH_TIMEOUT"]),
-        "health_checks": checks,
-        # By default one live worker is required on the default queue.
-        "health_min_workers": (
-            {queue: 1} if min_workers is None else _per_queue("HEALTH_MIN_WORKERS", min_workers, _count)
-        ),
-        "health_max_backlog": _per_queue("HEALTH_MAX_BACKLOG", v["HEALTH_MAX_BACKLOG"], _count),
-        "health_max_backlog_age": _per_queue("HEALTH_MAX_BACKLOG_AGE", v["HEALTH_MAX_BACKLOG_AGE"], _seconds),
-        "api_tokens": _secret_list("API_TOKENS", v["API_TOKENS"]),
-        "api_enqueue_allowed": _str_list("API_ENQUEUE_ALLOWED", v["API_ENQUEUE_ALLOWED"]),
-        "metrics_tokens": None if metrics_tokens is None else _secret_list("METRICS_TOKENS", metrics_tokens),
-    }
 
 
 def _retention(value: Any) -> float | None:

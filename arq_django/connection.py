@@ -12,9 +12,15 @@ from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import ConnectionPool as AsyncConnectionPool
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .conf import Config, get_config
-from .serializers import get_serializer
+from arq_django.conf import Config, get_config
+from arq_django.serializers import get_serializer
+
+REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+"""The errors that mean "Redis is unreachable right now" (restart, failover, network), as opposed to a
+command Redis rejected: the worker waits these out instead of stopping."""
 
 _sync_clients: dict[tuple[str, float, float], redis.Redis] = {}
 _sync_lock = threading.Lock()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.exceptions import ImproperlyConfigured
 
 
@@ -22,7 +24,7 @@ class JobNotRegistered(ArqDjangoError, LookupError):
         )
 
 
-class SerializationError(ArqDjangoError, TypeError):
+class PayloadError(ArqDjangoError, TypeError):
     """A job's arguments (or result) cannot be encoded by the configured serializer."""
 
 
@@ -65,4 +67,36 @@ class RedisUnavailable(ArqDjangoError, ConnectionError):
 
 
 class InvalidJobId(ArqDjangoError, ValueError):
-    """A caller-chosen job id breaks the id rule (:mod:`arq_django.job_ids`) or takes a reserved shape."""
+    """A caller-chosen job id breaks the rule of :mod:`arq_django.jobs.job_ids` or takes a reserved shape."""
+
+
+class RetryRefused(ArqDjangoError):
+    """A row cannot be retried (unfinished, or its arguments were not stored as JSON)."""
+
+
+SerializationError = PayloadError
+"""Deprecated alias of :class:`PayloadError` (the old name clashed with ``arq.jobs.SerializationError``)."""
+
+
+class CronSpecError(ArqDjangoError, ValueError):
+    """A cron schedule that cannot be parsed; the message names the field."""
+
+
+class MalformedMessage(ArqDjangoError, ValueError):
+    """A list message that cannot become a job; ``reason`` says why and goes into the dead letter."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class CheckFailed(ArqDjangoError):
+    """A health check ran and found a problem (as opposed to not answering in time)."""
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.details = details or {}
+
+
+class BadRequest(ArqDjangoError, ValueError):
+    """An ops API request's input is wrong; the message says how (shown to the caller with a 400)."""

@@ -24,8 +24,8 @@ from zoneinfo import ZoneInfo
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from .conf import get_config
-from .exceptions import JobFailed
+from arq_django.conf import get_config
+from arq_django.exceptions import JobFailed
 
 TAG = "__arq__"
 """Key marking a tagged value: ``{"__arq__": "<type>", "v": <payload>}``."""

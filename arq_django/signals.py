@@ -1,10 +1,10 @@
 """Django signals for job lifecycle events, sent by the worker.
 
 - ``job_started``: a try began. Keyword arguments: ``job_id``, ``function``, ``args``, ``kwargs``,
-  ``job_try``, ``queue_name``, ``event`` (the :class:`~arq_django.events.JobStart`).
+  ``job_try``, ``queue_name``, ``event`` (the :class:`~arq_django.worker.events.JobStart`).
 - ``job_finished``: a try ended, whatever the outcome; adds ``outcome`` (``complete``, ``failed``,
   ``retrying``, ``aborted``), ``result``, ``error`` and ``event`` (the
-  :class:`~arq_django.events.JobEnd`).
+  :class:`~arq_django.worker.events.JobEnd`).
 - ``job_failed``: the job failed for good (no try left, or an exception it does not retry); adds
   ``exception`` (the exception object in the worker), ``error`` and ``traceback``.
 
@@ -24,9 +24,9 @@ from typing import Any
 
 from django.dispatch import Signal
 
-from .events import JobEnd, JobStart, Outcome
-from .exceptions import JobNotRegistered
-from .registry import registry
+from arq_django.exceptions import JobNotRegistered
+from arq_django.jobs.registry import registry
+from arq_django.worker.events import JobEnd, JobStart, Outcome
 
 logger = logging.getLogger("arq_django.signals")
 

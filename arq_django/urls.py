@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path, re_path
 
-from .views import api, health, metrics
+from arq_django.views import api, health, metrics
 
 app_name = "arq_django"
 

@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from django.db import DatabaseError, NotSupportedError, connections
 from django.db.models import Count
 
-from .jobs import NOOP, STAMP
+from bench.jobs import NOOP, STAMP
 
 if TYPE_CHECKING:
     from arq_django.models import JobResultQuerySet

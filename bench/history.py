@@ -1,7 +1,7 @@
 """Time ``GET arq/api/jobs/`` with many finished jobs on record (the history index, ``ops/history.py``).
 
 Run from the repository root: ``.venv/bin/python -m bench.history [--results 20000] [--db 14]``. The
-results are written by the worker's own finish call (:class:`arq_django.finish.Finisher`), so they
+results are written by the worker's own finish call (:class:`arq_django.worker.finish.Finisher`), so they
 land in the history index as a worker's would. The bench's Redis database is FLUSHDB-ed before and
 after; other databases are never touched.
 """
@@ -21,7 +21,7 @@ from arq.connections import RedisSettings, create_pool
 from arq.jobs import serialize_result
 from arq.utils import timestamp_ms
 
-from .run import DEFAULT_URL, setup_django, with_db
+from bench.run import DEFAULT_URL, setup_django, with_db
 
 QUEUE = "arq:queue"
 TOKEN = "bench-" + "t" * 40
@@ -29,8 +29,8 @@ QUERIES = ("?limit=50", "?limit=50&status=failed", "?limit=500")
 
 
 async def _store(url: str, n: int) -> None:
-    from arq_django.finish import Finish, Finisher
     from arq_django.serializers import get_serializer
+    from arq_django.worker.finish import Finish, Finisher
 
     pool = await create_pool(RedisSettings.from_dsn(url))
     dumps = get_serializer().dumps

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from arq_django import job
-
-from .handlers import COUNTER_KEY, STARTS_KEY, bench_noop, bench_stamp
+from bench.handlers import COUNTER_KEY, STARTS_KEY, bench_noop, bench_stamp
 
 NOOP = "bench_noop"
 STAMP = "bench_stamp"

@@ -32,9 +32,8 @@ from arq_django import aenqueue, enqueue
 from arq_django.conf import get_config
 from arq_django.connection import aclose_pools, redact_url
 from arq_django.serializers import Serializer, get_serializer
-
-from . import database, workers
-from .jobs import NOOP
+from bench import database, workers
+from bench.jobs import NOOP
 
 JOB = NOOP
 DEFAULT_URL = "redis://127.0.0.1:6379/0"

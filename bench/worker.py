@@ -22,7 +22,7 @@ from typing import Any
 from arq.connections import RedisSettings
 from arq.worker import Worker, func
 
-from .handlers import bench_noop, bench_stamp
+from bench.handlers import bench_noop, bench_stamp
 
 KINDS = ("arq_django", "arq_django_mirror", "arq_default", "arq_tuned")
 RAW_POLL_DELAY = {"arq_default": 0.5, "arq_tuned": 0.01}
@@ -50,12 +50,11 @@ def build(args: argparse.Namespace) -> Worker:
     burst = args.mode == "drain"
     handle_signals = args.mode == "serve"
     if args.kind in ("arq_django", "arq_django_mirror"):
-        from .run import setup_django
+        from bench.run import setup_django
 
         setup_django(args.redis_url, mirror=args.kind == "arq_django_mirror")
-        from arq_django import worker_settings
-
-        from . import jobs  # noqa: F401 - registers the bench jobs
+        from arq_django.worker import settings as worker_settings
+        from bench import jobs  # noqa: F401 - registers the bench jobs
 
         return worker_settings.create_worker(args.queue, burst=burst, handle_signals=handle_signals)
     # The bench's payloads are plain JSON (ints), so json itself decodes what arq_django's serializer wrote.

@@ -26,9 +26,8 @@ import redis
 
 from arq_django import embedded, enqueue
 from arq_django.conf import get_config
-
-from . import database
-from .jobs import COUNTER_KEY, NOOP, STAMP, STARTS_KEY
+from bench import database
+from bench.jobs import COUNTER_KEY, NOOP, STAMP, STARTS_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 MIRROR_ON = "arq_django_mirror"

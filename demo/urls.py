@@ -1,5 +1,5 @@
 from django.urls import path
 
-from . import views
+from demo import views
 
 urlpatterns = [path("email/", views.send_email, name="demo-email")]

@@ -1,9 +1,8 @@
 """Development: DEBUG, console email, and a Redis that is always there (embedded when none runs)."""
 
 from arq_django.embedded import dev_redis_url
-
-from .base import *  # noqa: F403
-from .base import BASE_DIR, arq_django_settings, env, mail_settings
+from settings.base import *  # noqa: F403
+from settings.base import BASE_DIR, arq_django_settings, env, mail_settings
 
 DEBUG = env.bool("DJANGO_DEBUG", True)
 globals().update(

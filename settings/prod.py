@@ -1,7 +1,7 @@
 """Production: refuses to start without SECRET_KEY and REDIS_URL; no embedded Redis, ever."""
 
-from .base import *  # noqa: F403
-from .base import arq_django_settings, env, mail_settings
+from settings.base import *  # noqa: F403
+from settings.base import arq_django_settings, env, mail_settings
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")

@@ -1,8 +1,8 @@
 """Tests: the suite's conftest points ARQ_DJANGO at its own Redis database; the DB is a file so that
 worker subprocesses see what the tests write."""
 
-from .base import *  # noqa: F403
-from .base import BASE_DIR, arq_django_settings, env, mail_settings
+from settings.base import *  # noqa: F403
+from settings.base import BASE_DIR, arq_django_settings, env, mail_settings
 
 DEBUG = False
 INSTALLED_APPS = [*INSTALLED_APPS, "tests.jobs_app"]  # noqa: F405

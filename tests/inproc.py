@@ -8,9 +8,9 @@ import contextlib
 import threading
 from typing import Any
 
-from arq_django.heartbeat import HEARTBEAT_KEY
-from arq_django.worker_class import Worker
-from arq_django.worker_settings import create_worker
+from arq_django.worker.execute import Worker
+from arq_django.worker.heartbeat import HEARTBEAT_KEY
+from arq_django.worker.settings import create_worker
 from tests.conftest import wait_for
 
 

@@ -7,8 +7,8 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 
 from arq_django.models import JobResult
-from arq_django.worker_class import Worker
-from arq_django.worker_settings import create_worker
+from arq_django.worker.execute import Worker
+from arq_django.worker.settings import create_worker
 
 
 async def until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> object:

@@ -171,7 +171,7 @@ def test_every_bad_value_is_reported_at_once(settings):
 
 def test_the_e003_hint_fits_the_problem(monkeypatch):
     from arq_django.exceptions import DuplicateJobName
-    from arq_django.registry import registry
+    from arq_django.jobs.registry import registry
 
     def fails(error):
         def all_specs():

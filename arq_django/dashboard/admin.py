@@ -10,8 +10,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 
-from ..models import JobResult, JobsDashboard
-from . import views
+from arq_django.dashboard import views
+from arq_django.models import JobResult, JobsDashboard
 
 if TYPE_CHECKING:
     ModelAdmin = admin.ModelAdmin[JobsDashboard]

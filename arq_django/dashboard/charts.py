@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from .series import Durations, Throughput
+from arq_django.dashboard.series import Durations, Throughput
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 480, 150, 34, 18, 8
 SEGMENTS = (("complete", "complete"), ("retried", "retried"), ("failed", "failed"))

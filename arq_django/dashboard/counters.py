@@ -1,5 +1,6 @@
-"""The dashboard's figures from the workers' Redis counters (:mod:`arq_django.stats`), used when the
-result mirror is off. Minute counters are kept two hours, so a 24 h chart shows only its last two."""
+"""The dashboard's figures from the workers' Redis counters (:mod:`arq_django.worker.stats`, read
+through :mod:`arq_django.ops.outcomes`), used when the result mirror is off. Minute counters are kept
+two hours, so a 24 h chart shows only its last two."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from datetime import UTC, datetime
 
 import redis
 
-from ..stats import MINUTE_TTL, read_function_stats, read_minute_outcomes
-from .mirror import bucket_starts
-from .series import Bucket, Durations, Throughput
+from arq_django.dashboard.mirror import bucket_starts
+from arq_django.dashboard.series import Bucket, Durations, Throughput
+from arq_django.ops.outcomes import read_function_stats, read_minute_outcomes
+from arq_django.worker.stats import MINUTE_TTL
 
 
 def throughput(

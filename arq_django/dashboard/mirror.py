@@ -13,8 +13,8 @@ from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.functions import Trunc
 
-from ..models import JobResult
-from .series import Bucket, Durations, Failure, Running, Throughput
+from arq_django.dashboard.series import Bucket, Durations, Failure, Running, Throughput
+from arq_django.models import JobResult
 
 Status = JobResult.Status
 TRACEBACK_LINES = 6

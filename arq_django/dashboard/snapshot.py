@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ..conf import get_config
-from ..connection import sync_client
-from ..heartbeat import WorkerBeat
-from ..ops.status import Status, read_status
-from . import counters, mirror
-from .series import Durations, Failure, Running, Source, Throughput
+from arq_django.conf import get_config
+from arq_django.connection import sync_client
+from arq_django.dashboard import counters, mirror
+from arq_django.dashboard.series import Durations, Failure, Running, Source, Throughput
+from arq_django.ops.status import Status, read_status
+from arq_django.worker.heartbeat import WorkerBeat
 
 HOUR, DAY = 3600, 24 * 3600
 LOST_AFTER_BEATS = 2

@@ -17,12 +17,12 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from ..exceptions import ArqDjangoError
-from ..mirror.actions import RETRYABLE, abort_rows, retry
-from ..models import JobResult
-from ..ops.encoding import OpsJSONEncoder
-from .charts import duration_bar, seconds_text, throughput_chart
-from .snapshot import Dashboard, read_dashboard
+from arq_django.dashboard.charts import duration_bar, seconds_text, throughput_chart
+from arq_django.dashboard.snapshot import Dashboard, read_dashboard
+from arq_django.exceptions import ArqDjangoError
+from arq_django.models import JobResult
+from arq_django.ops.actions import RETRYABLE, abort_rows, retry_row
+from arq_django.ops.encoding import OpsJSONEncoder
 
 if TYPE_CHECKING:
     from django.contrib.admin import ModelAdmin
@@ -85,7 +85,7 @@ def act(request: HttpRequest, jobs: JobsAdmin, pk: int, action: str) -> HttpResp
     row = get_object_or_404(JobResult, pk=pk)
     try:
         if action == "retry":
-            handle = retry(row)
+            handle = retry_row(row)
             text, ok = f"Re-enqueued job {row.job_id} as {handle.job_id}.", True
         else:
             asked = abort_rows([row])

@@ -10,10 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..conf import Config, get_config
-from ..queues import known_queues
-from .checks import BacklogCheck, Check, CheckFailed, DatabaseCheck, IngestCheck, RedisCheck, WorkersCheck
-from .runner import CheckResult, HealthReport, run_checks
+from arq_django.conf import Config, get_config
+from arq_django.exceptions import CheckFailed
+from arq_django.health.checks import (
+    BacklogCheck,
+    Check,
+    DatabaseCheck,
+    IngestCheck,
+    RedisCheck,
+    WorkersCheck,
+)
+from arq_django.health.runner import CheckResult, HealthReport, run_checks
+from arq_django.jobs.routing import known_queues
 
 __all__ = ["Check", "CheckFailed", "CheckResult", "HealthReport", "build_checks", "health_report"]
 

@@ -14,17 +14,10 @@ from typing import Any, Protocol
 import redis
 from django.db import connections
 
-from ..heartbeat import read_workers, workers_per_queue
-from ..ingest.supervise import read_down
-from ..ops.queues import queue_depths
-
-
-class CheckFailed(Exception):
-    """A check ran and found a problem (as opposed to not answering in time)."""
-
-    def __init__(self, message: str, details: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.details = details or {}
+from arq_django.exceptions import CheckFailed
+from arq_django.ingest.supervise import read_down
+from arq_django.ops.queues import queue_depths
+from arq_django.ops.workers import read_workers, workers_per_queue
 
 
 class Check(Protocol):

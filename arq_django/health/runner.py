@@ -15,7 +15,8 @@ from concurrent.futures import Future, wait
 from dataclasses import dataclass, field
 from typing import Any
 
-from .checks import Check, CheckFailed
+from arq_django.exceptions import CheckFailed
+from arq_django.health.checks import Check
 
 logger = logging.getLogger("arq_django.health")
 

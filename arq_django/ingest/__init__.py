@@ -7,12 +7,12 @@ or a worker with ``ARQ_DJANGO["LIST_SOURCES"]`` moves each message to arq's queu
 
 from __future__ import annotations
 
-from .dead_letters import DeadLetter, adead_letter_count, dead_letter_count
-from .ingester import ListIngester
-from .inline import InlineIngester
-from .message import MalformedMessage
-from .outcome import IngestStats
-from .status import SourceStats, list_sources, source_stats
+from arq_django.exceptions import MalformedMessage
+from arq_django.ingest.dead_letters import DeadLetter, adead_letter_count, dead_letter_count
+from arq_django.ingest.decision import IngestStats
+from arq_django.ingest.ingester import ListIngester
+from arq_django.ingest.inline import InlineIngester
+from arq_django.ingest.status import SourceStats, list_sources, source_stats
 
 __all__ = [
     "DeadLetter",

@@ -12,8 +12,8 @@ import asyncio
 import logging
 from typing import Any
 
-from ..conf import get_config
-from .supervise import Supervisor
+from arq_django.conf import get_config
+from arq_django.ingest.supervise import Supervisor
 
 logger = logging.getLogger("arq_django.ingest")
 

@@ -17,9 +17,9 @@ from typing import cast
 
 import redis
 
-from ..connection import async_pool, sync_client
-from .keys import SourceKeys
-from .scripts import MOVE_ONE
+from arq_django.connection import async_pool, sync_client
+from arq_django.ingest.scripts import MOVE_ONE
+from arq_django.keys import SourceKeys
 
 
 @dataclass(frozen=True)

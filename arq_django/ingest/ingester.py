@@ -22,16 +22,17 @@ from typing import Any, ClassVar, cast
 import redis
 from redis.asyncio import Redis
 
-from ..conf import get_config
-from ..connection import aclose, aclose_pools, async_pool, redact_url
-from ..plan import JobPlan
-from ..registry import JobSpec
-from . import dead_letters
-from .keys import SourceKeys
-from .lease import Lease, consumer_id, sleep_unless
-from .message import ListMessage, MalformedMessage, parse, plan
-from .outcome import IngestStats, Outcome, commit_call, refused
-from .scripts import CLAIM, COMMIT
+from arq_django.client.plan import JobPlan
+from arq_django.conf import get_config
+from arq_django.connection import aclose, aclose_pools, async_pool, redact_url
+from arq_django.exceptions import MalformedMessage
+from arq_django.ingest import dead_letters
+from arq_django.ingest.decision import Decision, IngestStats, commit_call, refused
+from arq_django.ingest.lease import Lease, consumer_id, sleep_unless
+from arq_django.ingest.message import ListMessage, parse, plan
+from arq_django.ingest.scripts import CLAIM, COMMIT
+from arq_django.jobs.registry import JobSpec
+from arq_django.keys import SourceKeys
 
 logger = logging.getLogger("arq_django.ingest")
 
@@ -219,12 +220,12 @@ class ListIngester:
         for raw in raws:
             prepared = self._prepare(raw)
             if isinstance(prepared, str):
-                outcomes.append(Outcome(raw, reason=prepared))
+                outcomes.append(Decision(raw, reason=prepared))
             else:
-                outcomes.append(Outcome(raw, plan=prepared[2]))
+                outcomes.append(Decision(raw, plan=prepared[2]))
         await self.commit(outcomes)
 
-    async def commit(self, outcomes: list[Outcome]) -> None:
+    async def commit(self, outcomes: list[Decision]) -> None:
         """Apply the outcomes atomically (one script call) and count them. A job Redis refuses to write
         (or the client cannot encode) is dead-lettered with Redis' reason instead; a dead letter that
         cannot be written raises, and the message stays claimed (retried, never dropped)."""
@@ -250,12 +251,12 @@ class ListIngester:
         if letters:
             await self.commit(letters)
 
-    async def _commit_script(self, outcomes: list[Outcome]) -> list[Any]:
+    async def _commit_script(self, outcomes: list[Decision]) -> list[Any]:
         keys, args = commit_call(outcomes, self.keys, self.consumer)
         script = self.client.register_script(COMMIT)
         return cast(list[Any], await script(keys=keys, args=args))
 
-    def _count(self, o: Outcome, result: int) -> None:
+    def _count(self, o: Decision, result: int) -> None:
         if result == 0:
             logger.warning(
                 "list %s: ingester %s lost its claim on a message: its lease lapsed and another ingester "

@@ -24,15 +24,15 @@ from arq.worker import Retry
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
-from ..conf import get_config
-from ..plan import JobPlan
-from ..registry import JobSpec
-from ..retry import max_tries
-from ..runner import EXECUTOR_KEY, coroutine_for
-from .ingester import ListIngester
-from .lease import sleep_unless
-from .message import ListMessage
-from .outcome import Outcome
+from arq_django.client.plan import JobPlan
+from arq_django.conf import get_config
+from arq_django.ingest.decision import Decision
+from arq_django.ingest.ingester import ListIngester
+from arq_django.ingest.lease import sleep_unless
+from arq_django.ingest.message import ListMessage
+from arq_django.jobs.handlers import EXECUTOR_KEY, coroutine_for
+from arq_django.jobs.registry import JobSpec
+from arq_django.jobs.retry import max_tries
 
 logger = logging.getLogger("arq_django.ingest")
 
@@ -66,7 +66,7 @@ class InlineIngester(ListIngester):
         for raw in raws:
             prepared = self._prepare(raw)
             if isinstance(prepared, str):
-                dead.append(Outcome(raw, reason=prepared))
+                dead.append(Decision(raw, reason=prepared))
                 continue
             self.taken += 1
             self._held[raw] += 1
@@ -99,7 +99,7 @@ class InlineIngester(ListIngester):
             if self._held[raw] <= 0:
                 del self._held[raw]
 
-    async def _execute(self, raw: bytes, message: ListMessage, spec: JobSpec, job_plan: JobPlan) -> Outcome:
+    async def _execute(self, raw: bytes, message: ListMessage, spec: JobSpec, job_plan: JobPlan) -> Decision:
         """Run the job as a worker would: at its run-at time, with its timeout, retried on ``Retry``
         (raised by the handler or its retry policy) up to its max tries."""
         delay = job_plan.score + job_plan.shift_ms - timestamp_ms()  # the priority shift means nothing here
@@ -136,10 +136,10 @@ class InlineIngester(ListIngester):
                 reason = f"{where} failed: {type(e).__name__}: {e}"
             else:
                 self.ran += 1
-                return Outcome(raw, ran=True)
+                return Decision(raw, ran=True)
             self.failed += 1
             logger.exception("list %s: %s", self.keys.source, reason)
-            return Outcome(raw, reason=reason, ran=True)
+            return Decision(raw, reason=reason, ran=True)
 
     async def _drain(self, *, interrupted: bool) -> None:
         """Wait for running jobs; when stopped by a signal, only for ``JOB_COMPLETION_WAIT``, then cancel

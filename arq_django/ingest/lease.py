@@ -21,8 +21,8 @@ from typing import cast
 import redis
 from redis.asyncio import Redis
 
-from .keys import SourceKeys
-from .scripts import RECOVER
+from arq_django.ingest.scripts import RECOVER
+from arq_django.keys import SourceKeys
 
 logger = logging.getLogger("arq_django.ingest")
 

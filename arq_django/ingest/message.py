@@ -1,7 +1,7 @@
 """The list message format, ``{"type": name, "data": {...}}``, and its translation into a job plan.
 
 Parsing is pure; :func:`plan` adds the registry (unknown job, arguments that do not fit the handler,
-a queue no worker serves) and reuses :func:`arq_django.plan.plan_job` for everything else, so a message
+a queue no worker serves) and reuses :func:`arq_django.client.plan.plan_job` for everything else, so a message
 is held to exactly the rules ``enqueue()`` applies. Every refusal is a :class:`MalformedMessage` whose
 text becomes the dead letter's reason.
 """
@@ -18,9 +18,9 @@ from typing import Any
 
 from arq.utils import timestamp_ms
 
-from ..exceptions import ArqDjangoError
-from ..plan import JobPlan, plan_job
-from ..registry import JobSpec, registry
+from arq_django.client.plan import JobPlan, plan_job
+from arq_django.exceptions import ArqDjangoError, MalformedMessage
+from arq_django.jobs.registry import JobSpec, registry
 
 OPTIONS = ("job_id", "queue", "defer_by", "defer_until", "expires", "priority")
 """The keys a message's ``"options"`` object may hold (anything else is refused, so typos show)."""
@@ -29,14 +29,6 @@ MAX_JOB_ID = 255
 LATEST_MS = round(datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp() * 1000)
 """No run-at time or expiry may lie past this (year 9999, the last a ``datetime`` or a result row can
 hold; Redis refuses a TTL near 2**63 ms only once the script has begun writing)."""
-
-
-class MalformedMessage(ArqDjangoError, ValueError):
-    """A list message that cannot become a job; ``reason`` says why and goes into the dead letter."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ message where it was (and for the job write, ``pcall`` turns Redis' refusal into
 
 from __future__ import annotations
 
+from arq_django import keys
+
 CLAIM = """
 -- Move up to ARGV[1] more messages from the source (KEYS[1], oldest end) to a processing list (KEYS[2]).
 local out = {}
@@ -23,10 +25,12 @@ return out
 """
 
 COMMIT = """
--- KEYS[1] processing list, KEYS[2] dead list, then 5 per enqueued message: job key, queue, the two keys
--- whose existence means the id is taken, and a stale key to delete (the job key again when none).
--- ARGV: 8 values per message: action, raw, then for 'E' job id, payload, expires ms, score, guarded,
--- has stale key; for 'D' the dead-letter entry. The writes are enqueue()'s (JobPlan, enqueue.write).
+-- KEYS[1] processing list, KEYS[2] dead list, then 6 per enqueued message: job key, queue, the two keys
+-- whose existence means the id is taken, a stale key to delete (the job key again when none), and the
+-- queue's wake list. ARGV: 8 values per message: action, raw, then for 'E' job id, payload, expires ms,
+-- score, guarded, has stale key; for 'D' the dead-letter entry. The writes are enqueue()'s (the same
+-- JobPlan, the same commands as client.enqueue.write, the wake token included, so an idle worker
+-- starts the job at once instead of at its next poll).
 -- Returns per message 0 (not ours any more), 1 (done), 2 (guarded id already taken: a duplicate), or
 -- {3, error} (Redis refused the job's write: nothing written, the message is still in KEYS[1]).
 local out = {}
@@ -48,18 +52,20 @@ for i = 1, #ARGV, 8 do
         if type(added) == 'table' and added['err'] then
           if not set['err'] then redis.call('DEL', KEYS[k]) end
           r = {3, added['err']}
-        elseif ARGV[i + 7] == '1' then
-          redis.call('DEL', KEYS[k + 4])
+        else
+          if ARGV[i + 7] == '1' then redis.call('DEL', KEYS[k + 4]) end
+          redis.call('LPUSH', KEYS[k + 5], '1')
+          redis.call('LTRIM', KEYS[k + 5], 0, WAKE_CAP - 1)
         end
       end
     end
     if type(r) == 'number' then redis.call('LREM', KEYS[1], 1, raw) end
   end
-  if action == 'E' then k = k + 5 end
+  if action == 'E' then k = k + 6 end
   out[#out + 1] = r
 end
 return out
-"""
+""".replace("WAKE_CAP", str(keys.WAKE_CAP))
 
 RECOVER = """
 -- KEYS[1] consumers set, KEYS[2] heartbeat, KEYS[3] processing list, KEYS[4] source; ARGV[1] consumer id,

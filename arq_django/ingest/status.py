@@ -7,10 +7,10 @@ from typing import cast
 
 import redis
 
-from ..conf import get_config
-from ..connection import sync_client
-from .keys import SourceKeys
-from .supervise import IngestDown, read_down
+from arq_django.conf import get_config
+from arq_django.connection import sync_client
+from arq_django.ingest.supervise import IngestDown, read_down
+from arq_django.keys import SourceKeys
 
 
 @dataclass(frozen=True)

@@ -22,9 +22,9 @@ from typing import Any, Final, cast
 import redis
 from redis.asyncio import Redis
 
-from .ingester import ListIngester
-from .keys import SourceKeys
-from .lease import sleep_unless
+from arq_django.ingest.ingester import ListIngester
+from arq_django.ingest.lease import sleep_unless
+from arq_django.keys import SourceKeys
 
 logger = logging.getLogger("arq_django.ingest")
 

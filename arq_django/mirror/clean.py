@@ -16,7 +16,7 @@ import hashlib
 import re
 from typing import Any, Final, NamedTuple
 
-from .rows import TEXT_FIELDS, RowUpdate
+from arq_django.mirror.rows import TEXT_FIELDS, RowUpdate
 
 MAX_CHARS: Final = 255
 """``job_id``, ``function``, ``queue_name`` and ``worker`` are ``varchar(255)``."""

@@ -25,14 +25,14 @@ from typing import Any, Final, TypeVar
 
 from django.db import connections
 
-from ..conf import Config
-from ..connection import sync_client
-from ..events import JobEnd, JobStart
-from ..models import JobResult
-from ..progress import ProgressUpdate
-from . import reconcile
-from .rows import Report, RowUpdate, collect
-from .writer import database_for_writes, upsert
+from arq_django.conf import Config
+from arq_django.connection import sync_client
+from arq_django.jobs.progress import ProgressUpdate
+from arq_django.mirror import reconcile
+from arq_django.mirror.rows import Report, RowUpdate, collect
+from arq_django.mirror.writer import database_for_writes, upsert
+from arq_django.models import JobResult
+from arq_django.worker.events import JobEnd, JobStart
 
 logger = logging.getLogger("arq_django.mirror")
 

@@ -17,16 +17,17 @@ import redis
 from arq.constants import result_key_prefix
 from arq.jobs import deserialize_result
 
-from ..exceptions import JobFailed
-from ..models import JobResult
-from ..serializers import Loads, get_serializer
-from .clean import fit_id
-from .rows import RowUpdate
-from .writer import database_for_writes, upsert
+from arq_django import keys
+from arq_django.exceptions import JobFailed
+from arq_django.mirror.clean import fit_id
+from arq_django.mirror.rows import RowUpdate
+from arq_django.mirror.writer import database_for_writes, upsert
+from arq_django.models import JobResult
+from arq_django.serializers import Loads, get_serializer
 
 logger = logging.getLogger("arq_django.mirror")
 
-LOCK_KEY: Final = "arq_django:mirror:reconcile"
+LOCK_KEY: Final = keys.RECONCILE_LOCK
 SCAN_COUNT: Final = 1000
 BATCH: Final = 400
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Any, Final
 
+import redis
+from arq.constants import result_key_prefix
 from arq.cron import CronJob, cron
 from asgiref.sync import sync_to_async
 
-from ..conf import get_config
-from ..models import JobResult
-from .actions import forget_results
+from arq_django.conf import get_config
+from arq_django.connection import sync_client
+from arq_django.jobs.progress import progress_key
+from arq_django.models import JobResult
 
 logger = logging.getLogger("arq_django.mirror")
 
@@ -21,6 +24,7 @@ CRON_NAME: Final = "arq_django.prune_results"
 CRON_MINUTE: Final = 17
 """The built-in job runs hourly at this minute (off the full hour, when cron jobs pile up)."""
 DELETE_CHUNK: Final = 1000
+FORGET_CHUNK: Final = 500
 _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 
@@ -69,3 +73,16 @@ async def prune_results(ctx: dict[str, Any]) -> int:
 def cron_job() -> CronJob:
     """The hourly prune job for ``worker_settings.build()`` (unique: one run per hour across workers)."""
     return cron(prune_results, name=CRON_NAME, minute=CRON_MINUTE, unique=True, timeout=3600)
+
+
+def forget_results(job_ids: Iterable[str]) -> None:
+    """Delete the jobs' results and progress from Redis, so reconcile does not bring deleted rows
+    back. Best effort: a Redis failure is logged (the results expire after ``KEEP_RESULT`` anyway)."""
+    ids = list(job_ids)
+    try:
+        client = sync_client()
+        for start in range(0, len(ids), FORGET_CHUNK):
+            chunk = ids[start : start + FORGET_CHUNK]
+            client.delete(*[result_key_prefix + i for i in chunk], *[progress_key(i) for i in chunk])
+    except redis.RedisError as e:
+        logger.warning("deleted %d rows, but not their results in Redis: %s", len(ids), e)

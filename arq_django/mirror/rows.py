@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
-from ..events import JobEnd, JobStart, Outcome
-from ..models import JobResult, rank
-from ..progress import ProgressUpdate
+from arq_django.jobs.progress import ProgressUpdate
+from arq_django.models import JobResult, rank
+from arq_django.worker.events import JobEnd, JobStart, Outcome
 
 TEXT_FIELDS: Final = frozenset({"function", "queue_name", "error", "traceback", "worker", "progress_message"})
 UNKNOWN_FUNCTION: Final = "<unknown>"

@@ -33,10 +33,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field
 from django.utils import timezone
 
-from ..models import JobResult
-from ..serializers import strict_json, to_json_data
-from .clean import MAX_CHARS, Cleaned, clean_row, fit_id, looks_unwritable, set_aside
-from .rows import TEXT_FIELDS, RowUpdate
+from arq_django.mirror.clean import MAX_CHARS, Cleaned, clean_row, fit_id, looks_unwritable, set_aside
+from arq_django.mirror.rows import TEXT_FIELDS, RowUpdate
+from arq_django.models import JobResult
+from arq_django.serializers import strict_json, to_json_data
 
 logger = logging.getLogger("arq_django.mirror")
 _job_id = operator.itemgetter(0)  # RowUpdate.job_id, read in C

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
-from ..exceptions import JobFailed
+from arq_django.exceptions import JobFailed
 
 
 class OpsJSONEncoder(DjangoJSONEncoder):

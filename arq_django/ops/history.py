@@ -2,10 +2,10 @@
 
 This module is the one place the operations tools ask about the past. It reads Redis, the source of
 truth the moment a job ends: arq's ``arq:result:<id>`` records (listed newest first through each
-queue's history index, :func:`arq_django.finish.history_key`, which the worker writes in the same call
+queue's history index, :func:`arq_django.worker.finish.history_key`, which the worker writes in the same call
 as the result, so a listing reads about as many records as it returns instead of scanning the
 keyspace; only results still within their ``keep_result`` are seen) and the per-minute outcome counters
-every worker keeps (:mod:`arq_django.stats`), which add up across workers exactly as the result
+every worker keeps (:mod:`arq_django.worker.stats`), which add up across workers exactly as the result
 mirror's rows would.
 Longer history lives in the mirror (``JobResult``, the admin); switching these functions to it would
 leave their callers unchanged.
@@ -24,12 +24,12 @@ import redis
 from arq.constants import result_key_prefix
 from arq.jobs import JobResult, deserialize_result
 
-from ..connection import sync_client
-from ..exceptions import JobFailed
-from ..finish import history_key
-from ..queues import known_queues
-from ..serializers import get_serializer
-from ..stats import read_recent_outcomes
+from arq_django.connection import sync_client
+from arq_django.exceptions import JobFailed
+from arq_django.jobs.routing import known_queues
+from arq_django.ops.outcomes import read_recent_outcomes
+from arq_django.serializers import get_serializer
+from arq_django.worker.finish import history_key
 
 MAX_SCANNED = 20_000
 """At most this many history entries are read by one :func:`find_results` call."""
@@ -58,7 +58,7 @@ class ResultRecord:
 
     @property
     def status(self) -> str:
-        """``complete``, ``failed``, or ``aborted`` (cancelled by :func:`arq_django.abort`)."""
+        """``complete``, ``failed``, or ``aborted`` (cancelled by :func:`arq_django.client.abort`)."""
         if self.success:
             return "complete"
         return "aborted" if isinstance(self.result, asyncio.CancelledError) else "failed"

@@ -10,10 +10,10 @@ from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_pre
 from arq.jobs import deserialize_job
 from arq.utils import ms_to_datetime, timestamp_ms
 
-from ..connection import sync_client
-from ..serializers import get_serializer
-from . import history
-from .queues import known_queues, member_id, running_ids
+from arq_django.connection import sync_client
+from arq_django.ops import history
+from arq_django.ops.queues import known_queues, member_id, running_ids
+from arq_django.serializers import get_serializer
 
 STATUSES = ("queued", "deferred", "running", "complete", "failed", "aborted")
 PENDING = ("queued", "deferred", "running")

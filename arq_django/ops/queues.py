@@ -9,7 +9,7 @@ import redis
 from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 
-from .. import queues as routing
+from arq_django.jobs import routing
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ def check_queue_key(client: redis.Redis, queue: str) -> None:
 
 
 def known_queues(*extra: str) -> list[str]:
-    """The known queues (:func:`arq_django.queues.known_queues`), then any other queue named in
+    """The known queues (:func:`arq_django.jobs.routing.known_queues`), then any other queue named in
     ``extra`` (e.g. served by a live worker)."""
     queues = list(routing.known_queues())
     queues += [q for q in dict.fromkeys(extra) if q not in queues]

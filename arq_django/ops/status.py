@@ -6,10 +6,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from ..connection import sync_client
-from ..heartbeat import WorkerBeat, read_workers, workers_per_queue
-from .history import RecentCounts, recent_counts
-from .queues import QueueDepth, known_queues, queue_depths
+from arq_django.connection import sync_client
+from arq_django.ops.history import RecentCounts, recent_counts
+from arq_django.ops.queues import QueueDepth, known_queues, queue_depths
+from arq_django.ops.workers import read_workers, workers_per_queue
+from arq_django.worker.heartbeat import WorkerBeat
 
 WINDOW_S = 3600.0
 

@@ -22,21 +22,21 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from ..abort import abort
-from ..conf import get_config
-from ..connection import sync_client
-from ..exceptions import ArqDjangoError, EnqueueError
-from ..heartbeat import read_workers
-from ..job_ids import MAX_LENGTH, check_job_id, check_not_reserved, shown
-from ..mirror.retention import CRON_NAME as RETENTION_CRON
-from ..ops import actions, jobs
-from ..ops.durations import parse_duration
-from ..ops.encoding import OpsJSONEncoder
-from ..ops.status import read_status
-from ..queues import is_known, known_queues
-from ..registry import registry
-from ..stats import read_function_stats
-from .auth import View, api_tokens, error, protected
+from arq_django.client.abort import abort
+from arq_django.conf import get_config
+from arq_django.connection import sync_client
+from arq_django.exceptions import ArqDjangoError, BadRequest, EnqueueError
+from arq_django.jobs.job_ids import MAX_LENGTH, check_job_id, check_not_reserved, shown
+from arq_django.jobs.registry import registry
+from arq_django.jobs.routing import is_known, known_queues
+from arq_django.mirror.retention import CRON_NAME as RETENTION_CRON
+from arq_django.ops import actions, jobs
+from arq_django.ops.durations import parse_duration
+from arq_django.ops.encoding import OpsJSONEncoder
+from arq_django.ops.outcomes import read_function_stats
+from arq_django.ops.status import read_status
+from arq_django.ops.workers import read_workers
+from arq_django.views.auth import View, api_tokens, error, protected
 
 logger = logging.getLogger("arq_django.api")
 
@@ -45,10 +45,6 @@ ENQUEUE_FIELDS = {"name", "args", "kwargs", "queue", "job_id", "defer"}
 MAX_DEPTH = 64
 """Deepest nesting of lists and objects a POST body may hold (deeper data is refused with a 400)."""
 _LIMIT = re.compile(r"[0-9]{1,4}")
-
-
-class BadRequest(ValueError):
-    """The request's input is wrong; the message says how (shown to the caller with a 400)."""
 
 
 def respond(data: Any, status: int = 200) -> JsonResponse:

@@ -15,10 +15,10 @@ from typing import Any
 import redis
 from django.http import HttpRequest, HttpResponse
 
-from ..connection import sync_client
-from ..ops.status import read_status
-from ..stats import read_function_stats
-from .auth import error, metrics_tokens, protected
+from arq_django.connection import sync_client
+from arq_django.ops.outcomes import read_function_stats
+from arq_django.ops.status import read_status
+from arq_django.views.auth import error, metrics_tokens, protected
 
 logger = logging.getLogger("arq_django.metrics")
 

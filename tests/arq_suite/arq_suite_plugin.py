@@ -2,7 +2,7 @@
 
 Loaded with ``-p arq_suite_plugin`` (``run.py``) before arq's conftest is imported, so the conftest's and
 the test modules' ``from arq.worker import Worker`` bind our class, and arq's ``create_worker`` /
-``run_worker`` / CLI build it through :mod:`arq_django.cli_dispatch`. The serializer stays arq's default
+``run_worker`` / CLI build it through :mod:`arq_django.worker.cli`. The serializer stays arq's default
 (pickle), as arq's tests expect. Tests listed in :mod:`replaced` are skipped with their reason.
 """
 
@@ -17,8 +17,8 @@ import arq.worker
 import pytest
 from replaced import REPLACED
 
-from arq_django import cli_dispatch
-from arq_django.worker_class import Worker
+from arq_django.worker import cli as cli_dispatch
+from arq_django.worker.execute import Worker
 
 
 class SuiteWorker(Worker):

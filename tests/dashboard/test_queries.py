@@ -12,7 +12,7 @@ from redis.asyncio import Redis as AsyncRedis
 from arq_django.dashboard import counters, mirror
 from arq_django.dashboard.charts import seconds_text, throughput_chart
 from arq_django.models import JobResult
-from arq_django.stats import record_job_outcomes
+from arq_django.worker.stats import record_job_outcomes
 
 Status = JobResult.Status
 NOW = dt.datetime(2026, 3, 4, 12, 30, 20, tzinfo=UTC)

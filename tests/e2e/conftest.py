@@ -22,8 +22,18 @@ from pathlib import Path
 import pytest
 import redis
 
-from . import readme
-from .project import REPO, Browser, Cell, Process, UserProject, UserVenv, free_port, iter_cells, wait_for
+from tests.e2e import readme
+from tests.e2e.project import (
+    REPO,
+    Browser,
+    Cell,
+    Process,
+    UserProject,
+    UserVenv,
+    free_port,
+    iter_cells,
+    wait_for,
+)
 
 WORK = REPO / ".run" / "e2e"
 REDIS_DB = int(os.environ.get("ARQ_DJANGO_E2E_REDIS_DB", "14"))

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import readme
+from tests.e2e import readme
 
 REPO = Path(__file__).resolve().parents[2]
 HEARTBEATS = "arq_django:worker:*"

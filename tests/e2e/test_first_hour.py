@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from . import readme
-from .conftest import Stack
-from .project import REPO, Process, free_port, wait_for
+from tests.e2e import readme
+from tests.e2e.conftest import Stack
+from tests.e2e.project import REPO, Process, free_port, wait_for
 
 pytestmark = pytest.mark.e2e
 MANAGE_WORKER = "python manage.py arq_worker"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .project import REPO
+from tests.e2e.project import REPO
 
 pytestmark = pytest.mark.e2e
 

@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from . import readme
-from .conftest import PASSWORD, Stack
-from .project import Browser, wait_for
+from tests.e2e import readme
+from tests.e2e.conftest import PASSWORD, Stack
+from tests.e2e.project import Browser, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import CommandParser
 
-from arq_django.logs import LEVELS
+from arq_django.worker.logs import LEVELS
 
 
 def add_worker_arguments(parser: CommandParser) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import redis
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from arq_django.abort import abort
+from arq_django.client.abort import abort
 from arq_django.ops.history import get_result
 
 POLL = 0.1

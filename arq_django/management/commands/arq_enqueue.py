@@ -7,9 +7,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from arq_django.exceptions import ArqDjangoError
+from arq_django.management.commands._output import duration, json_argument, write_json
 from arq_django.ops.actions import submit
-
-from ._output import duration, json_argument, write_json
 
 
 class Command(BaseCommand):

@@ -7,8 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from arq_django.health import health_report
-
-from ._output import write_json
+from arq_django.management.commands._output import write_json
 
 
 class Command(BaseCommand):

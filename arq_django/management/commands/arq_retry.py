@@ -6,9 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from arq_django.management.commands._output import redis_errors, since, write_json
 from arq_django.ops.actions import retry, retry_failed
-
-from ._output import redis_errors, since, write_json
 
 
 class Command(BaseCommand):

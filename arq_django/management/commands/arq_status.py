@@ -8,9 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from arq_django.ingest.status import SourceStats, list_sources, source_stats
+from arq_django.management.commands._output import ago, redis_errors, table, write_json
 from arq_django.ops.status import Status, read_status
-
-from ._output import ago, redis_errors, table, write_json
 
 QUEUE_COLUMNS = [
     *["QUEUE", "QUEUED", "DEFERRED", "RUNNING", "OLDEST", "WORKERS"],

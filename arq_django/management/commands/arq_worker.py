@@ -8,9 +8,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from arq_django.exceptions import RedisUnavailable
-from arq_django.serve import ServeOptions, serve, serve_watching
-
-from ._worker_args import add_worker_arguments
+from arq_django.management.commands._worker_args import add_worker_arguments
+from arq_django.worker.serve import ServeOptions, serve, serve_watching
 
 
 class Command(BaseCommand):

@@ -12,15 +12,14 @@ from typing import Any
 import redis
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from arq_django import logs
 from arq_django.conf import get_config
 from arq_django.connection import redact_url
 from arq_django.exceptions import RedisUnavailable
 from arq_django.ingest import InlineIngester, ListIngester
 from arq_django.ingest.ingester import run_until_signalled
-from arq_django.redis_wait import wait_for_redis
-
-from ._worker_args import add_worker_arguments
+from arq_django.management.commands._worker_args import add_worker_arguments
+from arq_django.worker import logs
+from arq_django.worker.redis_wait import wait_for_redis
 
 
 def _positive(cast: type[int] | type[float]) -> Any:

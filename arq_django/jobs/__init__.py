@@ -1,0 +1,1 @@
+"""Job definitions: the registry, per-job options and their parsers (cron, retry, unique, priority)."""

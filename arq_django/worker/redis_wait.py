@@ -1,0 +1,55 @@
+"""Wait for Redis before a worker starts: a container started before its Redis keeps trying, and says
+so every few seconds, instead of dying with a traceback after arq's few connection attempts."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import redis
+
+from arq_django.connection import redis_failure, sync_client
+from arq_django.exceptions import RedisUnavailable
+
+logger = logging.getLogger("arq_django.worker")
+
+FIRST_DELAY = 0.2
+MAX_DELAY = 5.0
+"""Seconds between attempts grow from ``FIRST_DELAY`` by half each time, up to this."""
+SAY_EVERY = 5.0
+"""Seconds between the warnings that say the worker is still waiting."""
+
+
+def wait_for_redis(retries: int | None = None) -> None:
+    """Return once Redis answers PING; retry with backoff meanwhile, logging a warning every
+    :data:`SAY_EVERY` seconds. ``retries`` failed attempts after the first (``None``: no limit) raise
+    :class:`RedisUnavailable`."""
+    client = sync_client()
+    started = time.monotonic()
+    said_at: float | None = None
+    delay, failures = FIRST_DELAY, 0
+    while True:
+        try:
+            client.ping()
+        except (redis.RedisError, OSError) as e:
+            failures += 1
+            waited = time.monotonic() - started
+            if retries is not None and failures > retries:
+                raise RedisUnavailable(
+                    f"worker not started: {redis_failure(e)}, {failures} attempts in {waited:.0f} s. Start "
+                    "Redis or fix ARQ_DJANGO['REDIS_URL'] (--redis-retries sets how long to keep trying)."
+                ) from e
+            if said_at is None or time.monotonic() - said_at >= SAY_EVERY:
+                said_at = time.monotonic()
+                logger.warning(
+                    "waiting for Redis: %s; retrying (%d attempts, %.0f s so far)",
+                    redis_failure(e),
+                    failures,
+                    waited,
+                )
+            time.sleep(delay)
+            delay = min(delay * 1.5, MAX_DELAY)
+            continue
+        if failures:
+            logger.info("Redis answers after %.0f s of waiting", time.monotonic() - started)
+        return
