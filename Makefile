@@ -9,7 +9,7 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest test-postgres chaos bench bench-tasks dist e2e clean arq-suite test-redis-floor
+.PHONY: demo test lint typecheck pytest screenshot test-postgres chaos bench bench-tasks dist e2e clean arq-suite test-redis-floor
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -41,12 +41,19 @@ pytest: $(VENV)/.test-installed
 
 test: lint typecheck pytest
 
+# docs/dashboard.png: the browser test (tests/dashboard/test_browser.py) on a day of seeded rows, in
+# Debian's chromium; REDIS_URL as for `make test`.
+screenshot: $(VENV)/.test-installed
+	mkdir -p .run docs
+	ARQ_DJANGO_DASHBOARD_PNG=docs/dashboard.png $(PY) -m pytest tests/dashboard/test_browser.py -k chromium -q
+
 # The result-mirror tests again on PostgreSQL (pytest-django creates and drops test_arq_django).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django
 MIRROR_TESTS := tests/mirror tests/jobs/test_progress.py
 MIRROR_TESTS += tests/ops/test_hardening_api.py tests/ingest/test_hardening_properties.py
 MIRROR_TESTS += tests/model_tasks
 MIRROR_TESTS += tests/tasks
+MIRROR_TESTS += tests/dashboard/test_queries.py tests/dashboard/test_views.py  # percentile_cont on PostgreSQL
 test-postgres: $(VENV)/.test-installed
 	mkdir -p .run
 	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(MIRROR_TESTS)

@@ -17,9 +17,10 @@ from django.http import HttpRequest
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from arq_django.dashboard.admin import JobsDashboardAdmin
 from arq_django.exceptions import ArqDjangoError
 from arq_django.mirror.retention import forget_results
-from arq_django.models import JobResult
+from arq_django.models import JobResult, JobsDashboard
 from arq_django.ops.actions import ABORTABLE, RETRYABLE, abort_rows, retry_row
 
 
@@ -54,6 +55,7 @@ class JobResultAdmin(ModelAdmin):
     search_fields = ("=job_id", "^function")
     ordering = ("-enqueued_at",)
     show_full_result_count = False  # no COUNT(*) over a big table on every search
+    change_list_template = "arq_django/dashboard/jobresult_change_list.html"  # links the dashboard
     actions = ("retry_jobs", "abort_jobs")
     readonly_fields = (
         "job_id",
@@ -185,3 +187,6 @@ class JobResultAdmin(ModelAdmin):
                 f"{len(candidates) - asked} job(s) were no longer queued or running.",
                 messages.WARNING,
             )
+
+
+admin.site.register(JobsDashboard, JobsDashboardAdmin)

@@ -81,3 +81,25 @@ def read_recent_outcomes(
                 totals[k.decode()] = totals.get(k.decode(), 0) + int(v)
         result[queue] = totals
     return result
+
+
+def read_minute_outcomes(
+    client: redis.Redis, queues: list[str], minutes: int
+) -> list[tuple[int, dict[str, int]]]:
+    """The last ``minutes`` minutes (this one included), oldest first: ``(epoch minute, tries by outcome)``
+    summed over ``queues`` (one round trip). Minutes older than the counters' two hours read as empty."""
+    now_minute = int(time.time() // 60)
+    span = range(now_minute - max(minutes, 1) + 1, now_minute + 1)
+    with client.pipeline(transaction=False) as pipe:
+        for queue in queues:
+            for m in span:
+                pipe.hgetall(minute_key(queue, m))
+        raws: list[dict[bytes, bytes]] = pipe.execute()
+    result: list[tuple[int, dict[str, int]]] = []
+    for i, m in enumerate(span):
+        totals: dict[str, int] = {}
+        for q in range(len(queues)):
+            for k, v in raws[q * len(span) + i].items():
+                totals[k.decode()] = totals.get(k.decode(), 0) + int(v)
+        result.append((m, totals))
+    return result

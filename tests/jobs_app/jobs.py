@@ -237,3 +237,11 @@ async def unstorable(ctx: dict[str, Any]) -> Any:
     from django.contrib.auth.models import User
 
     return User(username="first-hour")
+
+
+@job(max_tries=1)
+async def fails_until(ctx: dict[str, Any], key: str) -> str:
+    """Fails until ``key`` exists in Redis: a failure that a retry from the dashboard then fixes."""
+    if not await ctx["redis"].exists(key):
+        raise LookupError(f"{key} is not set yet")
+    return key
