@@ -4,6 +4,7 @@ both ways of running a worker, the result mirror's rows, the admin over HTTP and
 from __future__ import annotations
 
 import json
+import os
 import re
 
 import pytest
@@ -141,3 +142,25 @@ def test_the_worker_stops_cleanly_and_says_so(stack: Stack) -> None:
     worker = stack.start_worker()
     stack.stop_worker()
     assert not re.search(r"Traceback|Error", worker.output()), worker.output()
+
+
+def test_the_jobs_dashboard_shows_the_project_s_jobs_to_staff(stack: Stack) -> None:
+    """The admin's "Jobs dashboard" in the user's project, served by gunicorn: its SVG charts and the
+    latest failure, with the static files it needs shipped in the wheel."""
+    stack.ensure_worker()
+    failing = _job_id(stack, '"charge_card", 11')
+    stack.project.wait_row(failing, "failed")
+    anonymous = Browser(stack.wsgi.base)
+    status, login = anonymous.request("/admin/arq_django/jobsdashboard/")
+    assert status == 200 and "card declined" not in login and 'name="password"' in login  # the login page
+    browser = Browser(stack.wsgi.base)
+    browser.login_admin("admin", PASSWORD)
+    status, index = browser.request("/admin/")
+    assert status == 200 and "/admin/arq_django/jobsdashboard/" in index, index[:3000]
+    status, page = browser.request("/admin/arq_django/jobsdashboard/")
+    assert status == 200, page[:3000]
+    assert "<svg" in page and failing in page and "card declined for 11" in page, page[:3000]
+    site_packages = stack.project.venv.run_python(
+        "import arq_django, os; print(os.path.dirname(arq_django.__file__))"
+    )
+    assert os.path.exists(os.path.join(site_packages.strip(), "static", "arq_django", "dashboard.js"))
