@@ -1,22 +1,27 @@
-"""Redis connections: one pooled sync client per process, one ``ArqRedis`` pool per event loop."""
+"""Redis connections: one pooled sync client per process, one asyncio client per event loop.
+
+Plain redis-py clients, so the producer side runs without the ``arq`` package; the worker builds arq's
+own pool from :func:`redis_settings` (which needs ``arq-django[worker]``)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import redis
-from arq.connections import ArqRedis, RedisSettings
 from redis.asyncio import ConnectionPool as AsyncConnectionPool
+from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from arq_django.conf import Config, get_config
-from arq_django.serializers import get_serializer
+
+if TYPE_CHECKING:
+    from arq.connections import RedisSettings
 
 REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 """The errors that mean "Redis is unreachable right now" (restart, failover, network), as opposed to a
@@ -27,7 +32,7 @@ _sync_lock = threading.Lock()
 WORKER_REDIS_RETRIES = 20
 # Keyed by loop: an asyncio pool's connections belong to the loop that opened them. A pool holds its
 # loop alive, so a weak mapping would never drop entries; closed loops are purged instead.
-_async_pools: dict[asyncio.AbstractEventLoop, dict[str, ArqRedis]] = {}
+_async_pools: dict[asyncio.AbstractEventLoop, dict[str, AsyncRedis]] = {}
 
 
 _SECRET_PARAMS = ("pass", "pwd", "secret", "token", "auth", "key", "credential")
@@ -80,7 +85,9 @@ def sync_client(config: Config | None = None) -> redis.Redis:
 
 
 def redis_settings(config: Config | None = None) -> RedisSettings:
-    """arq's ``RedisSettings`` for the configured URL and timeouts."""
+    """arq's ``RedisSettings`` for the configured URL and timeouts (the worker's; needs arq)."""
+    from arq.connections import RedisSettings
+
     config = config or get_config()
     settings = RedisSettings.from_dsn(config.redis_url)
     settings.conn_timeout = config.connect_timeout  # type: ignore[assignment]
@@ -91,8 +98,8 @@ def redis_settings(config: Config | None = None) -> RedisSettings:
     return settings
 
 
-def async_pool(config: Config | None = None) -> ArqRedis:
-    """The running loop's ``ArqRedis`` pool, created on first use (connections open lazily)."""
+def async_pool(config: Config | None = None) -> AsyncRedis:
+    """The running loop's asyncio client, created on first use (connections open lazily)."""
     config = config or get_config()
     loop = asyncio.get_running_loop()
     pools = _async_pools.get(loop)
@@ -106,13 +113,7 @@ def async_pool(config: Config | None = None) -> ArqRedis:
             socket_connect_timeout=config.connect_timeout,
             socket_timeout=config.socket_timeout,
         )
-        serializer = get_serializer()
-        pool = ArqRedis(
-            connection_pool=connections,
-            default_queue_name=config.queue,
-            job_serializer=serializer.dumps,
-            job_deserializer=serializer.loads,
-        )
+        pool = AsyncRedis(connection_pool=connections)
         pools[config.redis_url] = pool
     return pool
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -26,6 +27,29 @@ class JobNotRegistered(ArqDjangoError, LookupError):
 
 class PayloadError(ArqDjangoError, TypeError):
     """A job's arguments (or result) cannot be encoded by the configured serializer."""
+
+
+class UnreadableRecord(ArqDjangoError, ValueError):
+    """A job or result record in Redis that the configured serializer cannot read (or that is not arq's)."""
+
+
+class RetryRequested(ArqDjangoError, RuntimeError):
+    """Raise it (as ``arq_django.Retry``) in a job to run it again, after ``defer`` seconds (or a
+    ``timedelta``) if given, while it has tries left. The worker treats arq's own ``Retry`` the same way;
+    this one needs no ``arq`` package where the job's module is imported (a producer)."""
+
+    def __init__(self, defer: float | timedelta | None = None) -> None:
+        super().__init__(defer)
+        seconds = defer.total_seconds() if isinstance(defer, timedelta) else defer
+        self.defer_score: int | None = None if seconds is None else round(seconds * 1000)
+        """Milliseconds to wait before the next try (arq's attribute name, so the worker reads both)."""
+
+    def __str__(self) -> str:
+        return f"<Retry defer {(self.defer_score or 0) / 1000:0.2f}s>"
+
+
+Retry = RetryRequested
+"""``raise arq_django.Retry(defer=30)``: the short name, as in arq."""
 
 
 class EnqueueError(ArqDjangoError):

@@ -1,7 +1,9 @@
 """Every Redis key arq_django owns, in one place (as arq's ``arq.constants`` is for arq's own keys).
 
-A producer in another language writes arq's keys (``arq:job:<id>``, the queue's sorted set; see
-:mod:`arq.constants`) plus, to wake an idle worker at once, :func:`wake_key`. Everything below is ours;
+arq's own keys come first: they are the wire format every arq worker and producer shares, defined here
+(not imported from ``arq.constants``, so producers run without the ``arq`` package; a test asserts they
+equal arq's). A producer in another language writes arq's keys (``arq:job:<id>``, the queue's sorted
+set) plus, to wake an idle worker at once, :func:`wake_key`. Everything below is ours;
 every name starts with ``arq_django:`` except a list source's keys, which start with the source's name so
 they sort beside it (:class:`SourceKeys`).
 """
@@ -10,15 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Final
-
-from arq.constants import (
-    abort_jobs_ss,
-    default_queue_name,
-    in_progress_key_prefix,
-    job_key_prefix,
-    result_key_prefix,
-    retry_key_prefix,
-)
 
 __all__ = [
     "CLAIM_PREFIX",
@@ -34,6 +27,7 @@ __all__ = [
     "SourceKeys",
     "abort_jobs_ss",
     "default_queue_name",
+    "health_check_key_suffix",
     "history_key",
     "in_progress_key_prefix",
     "job_key_prefix",
@@ -46,6 +40,23 @@ __all__ = [
     "wake_key",
 ]
 
+# -- arq's keys (arq.constants) ---------------------------------------------------------------------
+default_queue_name: Final = "arq:queue"
+"""The default queue: a sorted set of job ids scored by run-at epoch ms."""
+job_key_prefix: Final = "arq:job:"
+"""``<prefix><job_id>``: the job record (:mod:`arq_django.client.wire`), with a TTL."""
+in_progress_key_prefix: Final = "arq:in-progress:"
+"""``<prefix><job_id>``: held by the worker running the job."""
+result_key_prefix: Final = "arq:result:"
+"""``<prefix><job_id>``: the result record of the job's last try."""
+retry_key_prefix: Final = "arq:retry:"
+"""``<prefix><job_id>``: the number of tries started (dropped when the job finishes)."""
+abort_jobs_ss: Final = "arq:abort"
+"""Sorted set of job ids to abort, scored by request time in ms."""
+health_check_key_suffix: Final = ":health-check"
+"""``<queue><suffix>``: the worker's health-check line."""
+
+# -- ours --------------------------------------------------------------------------------------------
 WAKE_PREFIX: Final = "arq_django:wake:"
 """``<prefix><queue>``: a short list; one token per enqueue wakes an idle worker's BLPOP."""
 WAKE_CAP: Final = 16

@@ -17,12 +17,10 @@ import asyncio
 import time
 from typing import Any, cast
 
-from arq.constants import abort_jobs_ss, in_progress_key_prefix, result_key_prefix
-from arq.jobs import deserialize_result
-from arq.utils import timestamp_ms
-
+from arq_django.client.wire import decode_result, timestamp_ms
 from arq_django.connection import async_pool, sync_client
 from arq_django.jobs.routing import known_queues
+from arq_django.keys import abort_jobs_ss, in_progress_key_prefix, result_key_prefix
 from arq_django.serializers import get_serializer
 
 POLL_INTERVAL = 0.05
@@ -45,7 +43,7 @@ def _keys(job_id: str, queue_name: str) -> list[str]:
 
 
 def _aborted(raw: bytes) -> bool:
-    info = deserialize_result(raw, deserializer=get_serializer().loads)
+    info = decode_result(raw, get_serializer().loads)
     return not info.success and isinstance(info.result, asyncio.CancelledError)
 
 

@@ -18,15 +18,15 @@ from datetime import datetime
 from typing import Any
 
 import redis
-from arq.connections import ArqRedis
-from arq.utils import timestamp_ms
 from django.db import transaction
+from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
 from arq_django import keys
 from arq_django.client.handle import JobHandle
 from arq_django.client.plan import Duration, JobPlan, plan_job
+from arq_django.client.wire import timestamp_ms
 from arq_django.conf import get_config
 from arq_django.connection import async_pool, redis_failure, sync_client
 from arq_django.exceptions import EnqueueError
@@ -112,7 +112,7 @@ async def awrite(plan: JobPlan) -> bool:
         raise _enqueue_error(plan, e) from e
 
 
-async def _awrite_once(pool: ArqRedis, plan: JobPlan) -> bool:
+async def _awrite_once(pool: AsyncRedis, plan: JobPlan) -> bool:
     if not plan.guarded:
         async with pool.pipeline(transaction=True) as pipe:
             _queue_commands(pipe, plan)

@@ -10,23 +10,22 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, cast
 
 import redis
-from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
-from arq.jobs import Job, JobDef, JobResult, deserialize_job, deserialize_result
-from arq.jobs import ResultNotFound as ArqResultNotFound
-from arq.utils import timestamp_ms
+from redis.asyncio import Redis as AsyncRedis
 
 from arq_django.client.abort import aabort, abort
+from arq_django.client.wire import FinishedJob, JobRecord, decode_job, decode_result, timestamp_ms
 from arq_django.conf import get_config
 from arq_django.connection import async_pool, redis_failure, sync_client
 from arq_django.exceptions import JobFailed, JobResultTimeout, RedisUnavailable, ResultNotFound
 from arq_django.jobs.progress import Progress
 from arq_django.jobs.progress import aread as aread_progress
 from arq_django.jobs.progress import read as read_progress
+from arq_django.keys import in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
 from arq_django.serializers import get_serializer
 
 POLL_INTERVAL = 0.05
@@ -47,7 +46,7 @@ class JobState(StrEnum):
     not_found = "not_found"
 
 
-def finished_state(info: JobResult) -> JobState:
+def finished_state(info: FinishedJob) -> JobState:
     """``complete``, ``failed`` or ``aborted`` (cancelled by an abort), from a result record."""
     if info.success:
         return JobState.complete
@@ -56,7 +55,7 @@ def finished_state(info: JobResult) -> JobState:
 
 def _state(raw_result: bytes | None, in_progress: int, score: float | None, tried: int) -> JobState:
     if raw_result:
-        return finished_state(deserialize_result(raw_result, deserializer=get_serializer().loads))
+        return finished_state(decode_result(raw_result, get_serializer().loads))
     if in_progress:
         return JobState.in_progress
     if score:
@@ -81,12 +80,24 @@ def _reading(job_id: str) -> Iterator[None]:
         ) from e
 
 
-def _outcome(info: JobResult) -> Any:
+def _outcome(info: FinishedJob) -> Any:
     if info.success:
         return info.result
     if isinstance(info.result, BaseException):
         raise info.result
     raise JobFailed("SerializationError", str(info.result))
+
+
+def _not_found(job_id: str) -> str:
+    return (
+        f"job {job_id} is not queued and has no result: it never existed, its result expired, or its "
+        "job keeps no result (keep_result=0)."
+    )
+
+
+def _scored(info: JobRecord, score: float | None, job_id: str) -> JobRecord:
+    """``info`` with its queue score (``None`` once it left the queue) and its id."""
+    return replace(info, score=None if score is None else int(score), job_id=info.job_id or job_id)
 
 
 @dataclass(frozen=True)
@@ -114,23 +125,24 @@ class JobHandle:
             tr.exists(retry_key)
             return _state(*tr.execute())
 
-    def result_info(self) -> JobResult | None:
+    def result_info(self) -> FinishedJob | None:
+        """The job's result record once a try finished it, else ``None``."""
         with _reading(self.job_id):
             raw = cast(bytes | None, sync_client().get(result_key_prefix + self.job_id))
-        return deserialize_result(raw, deserializer=get_serializer().loads) if raw else None
+        return decode_result(raw, get_serializer().loads) if raw else None
 
-    def info(self) -> JobDef | None:
+    def info(self) -> JobRecord | None:
         """The job record, or its result record once finished; ``None`` when neither exists."""
-        info: JobDef | None = self.result_info()
+        info: JobRecord | None = self.result_info()
         client = sync_client()
         with _reading(self.job_id):
             if info is None:
                 raw = cast(bytes | None, client.get(job_key_prefix + self.job_id))
                 if raw:
-                    info = deserialize_job(raw, deserializer=get_serializer().loads)
+                    info = decode_job(raw, get_serializer().loads)
             if info is not None:
                 score = cast(float | None, client.zscore(self.queue_name, self.job_id))
-                info.score = None if score is None else int(score)
+                info = _scored(info, score, self.job_id)
         return info
 
     def result(self, timeout: float | None = None, *, poll_interval: float = POLL_INTERVAL) -> Any:
@@ -145,12 +157,9 @@ class JobHandle:
                 tr.zscore(self.queue_name, self.job_id)
                 raw, score = tr.execute()
             if raw:
-                return _outcome(deserialize_result(raw, deserializer=get_serializer().loads))
+                return _outcome(decode_result(raw, get_serializer().loads))
             if score is None:
-                raise ResultNotFound(
-                    f"job {self.job_id} is not queued and has no result: it never existed, its result "
-                    "expired, or its job keeps no result (keep_result=0)."
-                )
+                raise ResultNotFound(_not_found(self.job_id))
             if deadline is not None and time.monotonic() >= deadline:
                 raise JobResultTimeout(f"job {self.job_id} did not finish within {timeout} s")
             time.sleep(poll_interval)
@@ -167,8 +176,6 @@ class JobHandle:
             return read_progress(self.job_id)
 
     # -- async --------------------------------------------------------------------------------------
-    def _arq_job(self) -> Job:
-        return Job(self.job_id, async_pool(), self.queue_name, get_serializer().loads)
 
     async def astatus(self) -> JobState:
         """Async twin of :meth:`status`."""
@@ -181,13 +188,27 @@ class JobHandle:
                 tr.exists(retry_key)
                 return _state(*await tr.execute())
 
-    async def ainfo(self) -> JobDef | None:
+    async def ainfo(self) -> JobRecord | None:
+        """Async twin of :meth:`info`."""
+        pool = async_pool()
         with _reading(self.job_id):
-            return await self._arq_job().info()
+            info: JobRecord | None = await self._aresult_info(pool)
+            if info is None:
+                raw = await pool.get(job_key_prefix + self.job_id)
+                if raw:
+                    info = decode_job(raw, get_serializer().loads)
+            if info is not None:
+                info = _scored(info, await pool.zscore(self.queue_name, self.job_id), self.job_id)
+        return info
 
-    async def aresult_info(self) -> JobResult | None:
+    async def _aresult_info(self, pool: AsyncRedis) -> FinishedJob | None:
+        raw = await pool.get(result_key_prefix + self.job_id)
+        return decode_result(raw, get_serializer().loads) if raw else None
+
+    async def aresult_info(self) -> FinishedJob | None:
+        """Async twin of :meth:`result_info`."""
         with _reading(self.job_id):
-            return await self._arq_job().result_info()
+            return await self._aresult_info(async_pool())
 
     async def aabort(self, *, wait: float | None = None) -> bool:
         """Async twin of :meth:`abort`."""
@@ -196,13 +217,21 @@ class JobHandle:
 
     async def aresult(self, timeout: float | None = None, *, poll_interval: float = POLL_INTERVAL) -> Any:
         """Async twin of :meth:`result`."""
-        try:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pool = async_pool()
+        while True:
             with _reading(self.job_id):
-                return await self._arq_job().result(timeout=timeout, poll_delay=poll_interval)
-        except ArqResultNotFound as e:
-            raise ResultNotFound(str(e)) from e
-        except TimeoutError as e:
-            raise JobResultTimeout(f"job {self.job_id} did not finish within {timeout} s") from e
+                async with pool.pipeline(transaction=True) as tr:
+                    tr.get(result_key_prefix + self.job_id)
+                    tr.zscore(self.queue_name, self.job_id)
+                    raw, score = await tr.execute()
+            if raw:
+                return _outcome(decode_result(raw, get_serializer().loads))
+            if score is None:
+                raise ResultNotFound(_not_found(self.job_id))
+            if deadline is not None and time.monotonic() >= deadline:
+                raise JobResultTimeout(f"job {self.job_id} did not finish within {timeout} s")
+            await asyncio.sleep(poll_interval)
 
     async def aprogress(self) -> Progress | None:
         with _reading(self.job_id):

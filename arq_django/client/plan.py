@@ -8,11 +8,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from arq.constants import job_key_prefix, result_key_prefix
-from arq.jobs import serialize_job
-from arq.utils import timestamp_ms, to_ms
 from django.utils import timezone
 
+from arq_django.client.wire import encode_job, timestamp_ms, to_ms
 from arq_django.conf import get_config
 from arq_django.exceptions import InvalidArguments, PayloadError
 from arq_django.jobs.job_ids import check_job_id
@@ -20,6 +18,7 @@ from arq_django.jobs.priority import check_priority, shift_ms
 from arq_django.jobs.registry import JobSpec, registry
 from arq_django.jobs.routing import route
 from arq_django.jobs.unique import marker_key, unique_job_id
+from arq_django.keys import job_key_prefix, result_key_prefix
 from arq_django.serializers import Serializer, get_serializer
 
 Duration = int | float | timedelta
@@ -184,7 +183,7 @@ def _serialize(
     serializer: Serializer,
 ) -> bytes:
     try:
-        return serialize_job(function, args, kwargs, job_try, enqueue_ms, serializer=serializer.dumps)
+        return encode_job(function, args, kwargs, job_try, enqueue_ms, serializer.dumps)
     except Exception as e:
         cause = e.__cause__ or e
         raise PayloadError(_culprit(function, args, kwargs, serializer, cause)) from cause

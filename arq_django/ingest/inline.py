@@ -19,12 +19,11 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import redis
-from arq.utils import timestamp_ms
-from arq.worker import Retry
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
 
 from arq_django.client.plan import JobPlan
+from arq_django.client.wire import timestamp_ms
 from arq_django.conf import get_config
 from arq_django.ingest.decision import Decision
 from arq_django.ingest.ingester import ListIngester
@@ -32,7 +31,7 @@ from arq_django.ingest.lease import sleep_unless
 from arq_django.ingest.message import ListMessage
 from arq_django.jobs.handlers import EXECUTOR_KEY, coroutine_for
 from arq_django.jobs.registry import JobSpec
-from arq_django.jobs.retry import max_tries
+from arq_django.jobs.retry import max_tries, retry_exceptions
 
 logger = logging.getLogger("arq_django.ingest")
 
@@ -124,7 +123,7 @@ class InlineIngester(ListIngester):
             ctx["job_try"] = job_try
             try:
                 await _run_try(spec, coroutine, ctx, message, timeout)
-            except Retry as e:
+            except retry_exceptions() as e:
                 if job_try < tries:
                     job_try += 1
                     await asyncio.sleep((e.defer_score or 0) / 1000)

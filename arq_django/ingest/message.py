@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from arq.utils import timestamp_ms
-
 from arq_django.client.plan import JobPlan, plan_job
+from arq_django.client.wire import timestamp_ms
 from arq_django.exceptions import ArqDjangoError, MalformedMessage
 from arq_django.jobs.registry import JobSpec, registry
 

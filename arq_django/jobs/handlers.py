@@ -1,6 +1,7 @@
 """Wrap registered handlers as arq functions: async ones as they are, sync ones in a thread pool; then
 the job's options around them (timeout a retry can see, retries with backoff, the unique window), and
-cron jobs as arq ``CronJob`` entries.
+cron jobs as arq ``CronJob`` entries. Only :func:`to_function` and :func:`to_cron_job` need the ``arq``
+package (the worker's side); the producer imports this module without it.
 """
 
 from __future__ import annotations
@@ -10,10 +11,8 @@ import functools
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from arq.cron import CronJob, cron
-from arq.worker import Function, func
 from django.db import close_old_connections
 
 from arq_django.exceptions import PayloadError
@@ -25,6 +24,10 @@ from arq_django.jobs.unique import hold_for
 from arq_django.serializers import get_serializer
 from arq_django.worker.overruns import CTX_KEY as OVERRUNS_KEY
 from arq_django.worker.overruns import Overruns
+
+if TYPE_CHECKING:
+    from arq.cron import CronJob
+    from arq.worker import Function
 
 logger = logging.getLogger("arq_django.jobs.handlers")
 
@@ -123,6 +126,8 @@ def to_function(spec: JobSpec, default_timeout: float = 300.0) -> Function:
 
     ``default_timeout`` is the worker's ``job_timeout``, used when the job times itself.
     """
+    from arq.worker import func
+
     coroutine, timeout = coroutine_for(spec, default_timeout)
     return func(
         coroutine,
@@ -140,6 +145,8 @@ def to_cron_job(spec: JobSpec, default_timeout: float = 300.0) -> CronJob:
     worker's): the result holds the tick's id ``<name>:<run-at ms>``, so a worker that enqueues the
     tick late, after another already ran it, cannot run it again.
     """
+    from arq.cron import cron
+
     if spec.cron is None:
         raise ValueError(f"job {spec.name!r} has no cron schedule")
     coroutine, timeout = coroutine_for(spec, default_timeout)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from arq.connections import ArqRedis
+from redis.asyncio import Redis as AsyncRedis
 
 from arq_django import keys
 from arq_django.conf import get_config
@@ -87,7 +87,7 @@ class ProgressReporter:
         job_id: str,
         job_try: int,
         queue_name: str,
-        redis: ArqRedis,
+        redis: AsyncRedis,
         sink: Callable[[ProgressUpdate], None] | None,
         ttl_s: float,
     ) -> None:
@@ -122,7 +122,7 @@ def read(job_id: str) -> Progress | None:
     return _decode(cast(bytes | None, sync_client().get(progress_key(job_id))))
 
 
-async def aread(job_id: str, redis: ArqRedis) -> Progress | None:
+async def aread(job_id: str, redis: AsyncRedis) -> Progress | None:
     return _decode(await redis.get(progress_key(job_id)))
 
 

@@ -1,4 +1,4 @@
-"""Retries with exponential backoff: listed exceptions become arq's ``Retry(defer=...)``.
+"""Retries with exponential backoff: listed exceptions become ``arq_django.Retry(defer=...)``.
 
 The delay after failed try ``n`` (1-based) is ``min(retry_backoff * 2 ** (n - 1), retry_backoff_max)``
 seconds (Celery's rule); with ``retry_jitter`` it is drawn uniformly from ``[0, that]`` ("full jitter",
@@ -13,11 +13,13 @@ import functools
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
-
-from arq.worker import Retry
+from typing import TYPE_CHECKING, Any
 
 from arq_django.conf import get_config
+from arq_django.exceptions import RetryRequested
+
+if TYPE_CHECKING:
+    from arq.worker import Retry as ArqRetry
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -52,6 +54,18 @@ class RetryPolicy:
         return any(issubclass(TimeoutError, exc) for exc in self.retry_on)
 
 
+@functools.cache
+def retry_exceptions() -> tuple[type[RetryRequested | ArqRetry], ...]:
+    """What asks for another try: ``arq_django.Retry``, and arq's own ``Retry`` where arq is installed
+    (a worker), so jobs written for arq keep retrying. Looked up when a job runs, never at import: the
+    producer side imports this module without the ``arq`` package."""
+    try:
+        from arq.worker import Retry as ArqRetry
+    except ImportError:  # no arq-django[worker] here: nothing can raise arq's Retry
+        return (RetryRequested,)
+    return (RetryRequested, ArqRetry)
+
+
 def max_tries(ctx: dict[str, Any], own: int | None) -> int:
     """The job's tries: its own ``max_tries``, else the worker's (``ctx['worker']``), else the setting."""
     if own is not None:
@@ -63,18 +77,19 @@ def max_tries(ctx: dict[str, Any], own: int | None) -> int:
 
 def with_retries(handler: Handler, policy: RetryPolicy, own_max_tries: int | None) -> Handler:
     """``handler`` raising ``Retry(defer=backoff)`` for the policy's exceptions, except on the last try."""
+    retries = retry_exceptions()
 
     @functools.wraps(handler)
     async def retrying(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         try:
             return await handler(ctx, *args, **kwargs)
-        except Retry:
+        except retries:
             raise
         except Exception as e:
             job_try = int(ctx.get("job_try") or 1)
             if not policy.retries(e) or job_try >= max_tries(ctx, own_max_tries):
                 raise
-            raise Retry(defer=policy.delay(job_try)) from e
+            raise RetryRequested(defer=policy.delay(job_try)) from e
 
     return retrying
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from arq.utils import ms_to_datetime, timestamp_ms
 from django.core.exceptions import SynchronousOnlyOperation
 from django.db import connections, transaction
 from django.utils import timezone
 
 from arq_django.client.plan import JobPlan
+from arq_django.client.wire import ms_to_datetime, timestamp_ms
 from arq_django.conf import get_config
 from arq_django.jobs.registry import registry
 from arq_django.mirror.clean import clean_data, fit_id

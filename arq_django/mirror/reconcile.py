@@ -14,11 +14,11 @@ import logging
 from typing import Final, cast
 
 import redis
-from arq.constants import result_key_prefix
-from arq.jobs import deserialize_result
 
 from arq_django import keys
+from arq_django.client.wire import decode_result
 from arq_django.exceptions import JobFailed
+from arq_django.keys import result_key_prefix
 from arq_django.mirror.clean import fit_id
 from arq_django.mirror.rows import RowUpdate
 from arq_django.mirror.writer import database_for_writes, upsert
@@ -46,7 +46,7 @@ def _error(result: object) -> str:
 def row_from_result(job_id: str, raw: bytes, loads: Loads) -> RowUpdate | None:
     """The finished row a result record describes; ``None`` (logged) when it cannot be decoded."""
     try:
-        info = deserialize_result(raw, deserializer=loads)
+        info = decode_result(raw, loads)
     except Exception as e:
         logger.warning("reconcile: the result of job %s cannot be decoded (%s); skipped", job_id, e)
         return None

@@ -6,17 +6,19 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import redis
-from arq.constants import result_key_prefix
-from arq.cron import CronJob, cron
 from asgiref.sync import sync_to_async
 
 from arq_django.conf import get_config
 from arq_django.connection import sync_client
 from arq_django.jobs.progress import progress_key
+from arq_django.keys import result_key_prefix
 from arq_django.models import JobResult
+
+if TYPE_CHECKING:
+    from arq.cron import CronJob
 
 logger = logging.getLogger("arq_django.mirror")
 
@@ -72,6 +74,8 @@ async def prune_results(ctx: dict[str, Any]) -> int:
 
 def cron_job() -> CronJob:
     """The hourly prune job for ``worker_settings.build()`` (unique: one run per hour across workers)."""
+    from arq.cron import cron  # the worker's side only (arq-django[worker])
+
     return cron(prune_results, name=CRON_NAME, minute=CRON_MINUTE, unique=True, timeout=3600)
 
 

@@ -17,8 +17,6 @@ import traceback as tb
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from arq.constants import in_progress_key_prefix
-from arq.worker import Retry
 from asgiref.sync import sync_to_async
 from django.db import models
 from django.utils import timezone
@@ -27,7 +25,8 @@ from arq_django.conf import get_config
 from arq_django.connection import sync_client
 from arq_django.exceptions import PayloadError
 from arq_django.jobs.registry import JobSpec, job, registry
-from arq_django.jobs.retry import max_tries
+from arq_django.jobs.retry import max_tries, retry_exceptions
+from arq_django.keys import in_progress_key_prefix
 from arq_django.model_tasks.options import options_for
 from arq_django.model_tasks.submit import job_name
 
@@ -150,7 +149,7 @@ def _cancelled(started: Started, reason: str, status: str) -> None:
 
 def _status_after(model: type[TaskModel], ctx: dict[str, Any], e: BaseException) -> str:
     """``retrying`` if the job runs again (``Retry``, or ``retry_on`` with tries left), else ``failed``."""
-    if isinstance(e, Retry):
+    if isinstance(e, retry_exceptions()):
         return "retrying"
     spec = registry.get(job_name(model))
     tries_left = int(ctx.get("job_try") or 1) < max_tries(ctx, spec.max_tries)

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from arq.constants import in_progress_key_prefix, job_key_prefix
-from arq.cron import CronJob, cron
 from asgiref.sync import sync_to_async
 from django.apps import apps
 from django.utils import timezone
 
 from arq_django.conf import get_config
 from arq_django.connection import sync_client
+from arq_django.keys import in_progress_key_prefix, job_key_prefix
 from arq_django.model_tasks.options import options_for
 from arq_django.model_tasks.submit import plan_queue, run_rows
+
+if TYPE_CHECKING:
+    from arq.cron import CronJob
 
 logger = logging.getLogger("arq_django.model_tasks")
 
@@ -90,4 +92,6 @@ def cron_jobs(queue: str) -> list[CronJob]:
     """The recovery cron job for a worker of ``queue``, if any task model runs there."""
     if not task_models(queue):
         return []
+    from arq.cron import cron  # the worker's side only (arq-django[worker])
+
     return [cron(recover_task_rows, name=CRON_NAME, unique=True, timeout=300, second=31)]

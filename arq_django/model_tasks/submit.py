@@ -14,17 +14,17 @@ from dataclasses import replace
 from typing import Any, Final
 
 import redis
-from arq.constants import abort_jobs_ss
-from arq.utils import timestamp_ms
 from django.db import models, transaction
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from arq_django.client.enqueue import _queue_commands
 from arq_django.client.plan import JobPlan, plan_job
+from arq_django.client.wire import timestamp_ms
 from arq_django.conf import get_config
 from arq_django.connection import redis_failure, sync_client
 from arq_django.exceptions import EnqueueError
+from arq_django.keys import abort_jobs_ss
 
 logger = logging.getLogger("arq_django.model_tasks")
 NEVER_RUN: Final[dict[str, Any]] = {

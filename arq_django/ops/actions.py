@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
-from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
-
 from arq_django import keys
 from arq_django.client.abort import abort
 from arq_django.client.enqueue import record, write
@@ -18,6 +16,7 @@ from arq_django.client.handle import JobHandle
 from arq_django.client.plan import plan_job
 from arq_django.connection import sync_client
 from arq_django.exceptions import ArqDjangoError, RetryRefused
+from arq_django.keys import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq_django.mirror.enqueued import enqueued_row, insert
 from arq_django.models import JobResult
 from arq_django.ops import history

@@ -21,15 +21,14 @@ from datetime import datetime
 from typing import Any, cast
 
 import redis
-from arq.constants import result_key_prefix
-from arq.jobs import JobResult, deserialize_result
 
+from arq_django.client.wire import FinishedJob, decode_result
 from arq_django.connection import sync_client
 from arq_django.exceptions import JobFailed
 from arq_django.jobs.routing import known_queues
+from arq_django.keys import history_key, result_key_prefix
 from arq_django.ops.outcomes import read_recent_outcomes
 from arq_django.serializers import get_serializer
-from arq_django.worker.finish import history_key
 
 MAX_SCANNED = 20_000
 """At most this many history entries are read by one :func:`find_results` call."""
@@ -77,14 +76,14 @@ class ResultRecord:
         return str(self.result)
 
     @classmethod
-    def from_arq(cls, info: JobResult) -> ResultRecord:
+    def from_arq(cls, info: FinishedJob) -> ResultRecord:
         return cls(
             job_id=str(info.job_id),
             function=info.function,
             queue=info.queue_name,
             args=tuple(info.args),
             kwargs=dict(info.kwargs),
-            job_try=info.job_try,
+            job_try=info.job_try or 1,
             enqueue_time=info.enqueue_time,
             start_time=info.start_time,
             finish_time=info.finish_time,
@@ -136,7 +135,7 @@ def _decode(raw: bytes | None) -> ResultRecord | None:
     if not raw:
         return None
     try:
-        return ResultRecord.from_arq(deserialize_result(raw, deserializer=get_serializer().loads))
+        return ResultRecord.from_arq(decode_result(raw, get_serializer().loads))
     except Exception:  # a record another serializer wrote, or garbage: not ours to show
         return None
 

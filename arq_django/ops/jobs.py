@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix
-from arq.jobs import deserialize_job
-from arq.utils import ms_to_datetime, timestamp_ms
-
+from arq_django.client.wire import decode_job, ms_to_datetime, timestamp_ms
 from arq_django.connection import sync_client
+from arq_django.keys import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq_django.ops import history
 from arq_django.ops.queues import known_queues, member_id, running_ids
 from arq_django.serializers import get_serializer
@@ -83,7 +81,7 @@ def _pending(job_id: str, queue: str, score: float, raw: bytes | None, running: 
     if not raw:
         return base
     try:
-        d = deserialize_job(raw, deserializer=get_serializer().loads)
+        d = decode_job(raw, get_serializer().loads)
     except Exception:
         return base
     return JobInfo(

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import redis
-from arq.constants import in_progress_key_prefix
-from arq.utils import timestamp_ms
 
+from arq_django.client.wire import timestamp_ms
 from arq_django.jobs import routing
+from arq_django.keys import in_progress_key_prefix
 
 
 @dataclass(frozen=True)

@@ -11,17 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from arq.constants import in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
-from arq.jobs import JobResult as ArqResult
-from arq.jobs import deserialize_job, deserialize_result
-from arq.utils import timestamp_ms
 from asgiref.sync import sync_to_async
 from django.utils.module_loading import import_string
 
 from arq_django.client.handle import JobState, finished_state
+from arq_django.client.wire import FinishedJob, decode_job, decode_result, timestamp_ms
 from arq_django.conf import get_config
 from arq_django.connection import async_pool, sync_client
 from arq_django.exceptions import JobFailed
+from arq_django.keys import in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
 from arq_django.serializers import from_json_data, get_serializer
 from arq_django.tasks.compat import Task, TaskError, TaskResult, TaskResultDoesNotExist, TaskResultStatus
 from arq_django.tasks.spec import arq_queue, django_queue
@@ -128,7 +126,7 @@ def _from_redis(backend: Backend, replies: list[Any]) -> Found | None:
     score = next((s for s in scores if s is not None), None)
     queue = next((q for q, s in zip(queues, scores, strict=True) if s is not None), get_config().queue)
     if raw_result:
-        info: ArqResult = deserialize_result(raw_result, deserializer=loads)
+        info: FinishedJob = decode_result(raw_result, loads)
         state = finished_state(info)
         error = None
         if not info.success:
@@ -155,7 +153,7 @@ def _from_redis(backend: Backend, replies: list[Any]) -> Found | None:
         )
     if not raw_job:
         return None
-    job = deserialize_job(raw_job, deserializer=loads)
+    job = decode_job(raw_job, loads)
     if in_progress:
         state = JobState.in_progress
     elif tried:

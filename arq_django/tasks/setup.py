@@ -3,10 +3,12 @@ tasks framework must be importable, and the worker resolves ``@task`` functions 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from arq.worker import Function, func
 from django.conf import settings
+
+if TYPE_CHECKING:
+    from arq.worker import Function
 
 BACKEND_PREFIX = "arq_django.tasks"
 
@@ -39,4 +41,6 @@ async def _idle(ctx: dict[str, Any]) -> None:
 
 def placeholder() -> Function:
     """The function a worker registers when ``@task`` functions (resolved on use) are all it runs."""
+    from arq.worker import func  # the worker's side only (arq-django[worker])
+
     return func(_idle, name="arq_django.tasks:idle")

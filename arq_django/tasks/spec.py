@@ -10,9 +10,9 @@ import traceback
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from arq.utils import ms_to_datetime
 from django.utils import timezone
 
+from arq_django.client.wire import ms_to_datetime
 from arq_django.conf import get_config
 from arq_django.jobs.registry import JobSpec
 from arq_django.tasks.compat import (

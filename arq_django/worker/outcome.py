@@ -14,8 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from arq.utils import ms_to_datetime, timestamp_ms
-from arq.worker import Retry, RetryJob
+from arq.worker import RetryJob
 
+from arq_django.jobs.retry import retry_exceptions
 from arq_django.worker.events import JobEnd, Outcome
 
 NO_RESULT: Any = object()
@@ -71,7 +72,7 @@ def classify(
     """arq's four ``except`` branches of ``run_job``, in arq's order: ``Retry``, aborted, cancelled by a
     shutdown (runs again), failed. ``aborting``: the job's abort was requested; ``timed_out``: the
     ``TimeoutError`` is the job timeout's own (the handler did not raise it)."""
-    if retry_jobs and isinstance(exc, Retry):
+    if retry_jobs and isinstance(exc, retry_exceptions()):
         # A retry policy's Retry: report what actually failed.
         reported = exc.__cause__ if exc.__cause__ is not None else exc
         incr_score = exc.defer_score

@@ -9,7 +9,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from arq_django.exceptions import RedisUnavailable
 from arq_django.management.commands._worker_args import add_worker_arguments
-from arq_django.worker.serve import ServeOptions, serve, serve_watching
+from arq_django.worker import require_arq
+
+require_arq()  # before the worker's modules: one clear line when arq-django[worker] is missing
+from arq_django.worker.serve import ServeOptions, serve, serve_watching  # noqa: E402
 
 
 class Command(BaseCommand):
