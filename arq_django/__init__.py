@@ -13,6 +13,7 @@ from arq_django.exceptions import (
     PayloadError,
     RedisUnavailable,
     ResultNotFound,
+    Retry,
     SerializationError,
     UnknownQueue,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "PayloadError",
     "RedisUnavailable",
     "ResultNotFound",
+    "Retry",
     "SerializationError",
     "UnknownQueue",
     "aabort",

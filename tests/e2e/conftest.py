@@ -54,12 +54,18 @@ def wheel() -> Path:
     assert commands[0] == ["make", "dist"], install.body
     shutil.rmtree(REPO / "dist", ignore_errors=True)
     subprocess.run(["make", "dist", f"VENV={sys.prefix}"], cwd=REPO, check=True)  # this venv builds
-    (pip_line,) = [argv for argv in commands if argv[:2] == ["pip", "install"]]
-    built = REPO / pip_line[2]
+    built = REPO / _readme_requirement().partition("[")[0]
     assert built.exists(), (
-        f"the README installs {pip_line[2]}, make dist built {sorted((REPO / 'dist').iterdir())}"
+        f"the README installs {_readme_requirement()}, make dist built {sorted((REPO / 'dist').iterdir())}"
     )
     return built
+
+
+def _readme_requirement() -> str:
+    """What the README's install block passes to ``pip install``: the wheel, with its extras."""
+    (install,) = [block for block in readme.blocks() if block.kind == "install"]
+    (pip_line,) = [argv for argv in install.commands() if argv[:2] == ["pip", "install"]]
+    return pip_line[2]
 
 
 @pytest.fixture(scope="session")
@@ -69,8 +75,9 @@ def user_venv(wheel: Path) -> UserVenv:
     django = os.environ.get("E2E_DJANGO") or "django"
     WORK.mkdir(parents=True, exist_ok=True)
     venv = UserVenv.create(WORK / "venv", python, [django, "gunicorn", "uvicorn", "psycopg[binary]"])
+    _, bracket, extras = _readme_requirement().partition("[")  # "[worker]", as the README installs it
     subprocess.run(
-        [venv.bin("pip"), "install", "--quiet", "--disable-pip-version-check", str(wheel)], check=True
+        [venv.bin("pip"), "install", "--quiet", "--disable-pip-version-check", f"{wheel}{bracket}{extras}"], check=True
     )
     return venv
 
