@@ -7,6 +7,7 @@ from arq import Retry
 from arq.utils import timestamp_ms
 from django.core.exceptions import ImproperlyConfigured
 
+import arq_django
 from arq_django import JobFailed, enqueue, job
 from arq_django.jobs.registry import registry
 from arq_django.jobs.retry import RetryPolicy
@@ -157,3 +158,33 @@ async def test_timeout_on_the_last_try_fails_with_timed_out(redis_url, redis_cli
     assert ends.events[-1].error == "TimeoutError: timed out after 0.3 s"
     with pytest.raises(JobFailed, match=r"timed out after 0\.3 s"):
         handle.result(timeout=5)
+
+
+@pytest.mark.parametrize("policy", [False, True], ids=["plain", "under-a-policy"])
+@pytest.mark.parametrize("retry", [Retry, arq_django.Retry], ids=["arq.Retry", "arq_django.Retry"])
+async def test_both_retry_exceptions_run_the_job_again_after_their_delay(
+    redis_url, redis_client, retry, policy
+):
+    """``arq_django.Retry`` (importable without arq, so a producer can load the job's module) and arq's own
+    ``Retry`` are one thing to the worker: the try ends ``retrying``, the job is rescored by its delay."""
+    options = {"retry_on": ConnectionError, "retry_backoff": 600} if policy else {}
+
+    @job("retry_kinds", max_tries=3, **options)
+    async def handler(ctx):
+        if ctx["job_try"] == 1:
+            raise retry(defer=30)
+        return ctx["job_try"]
+
+    try:
+        handle = enqueue("retry_kinds")
+        ends = Ends()
+        await run_worker(ends, max_burst_jobs=1)
+        end = ends.events[-1]
+        assert end.outcome is Outcome.RETRYING and end.job_try == 1
+        score = int(redis_client.zscore("arq:queue", handle.job_id))
+        assert 30_000 <= score - ms(end.finished_at) <= 32_000
+        redis_client.zadd("arq:queue", {handle.job_id: timestamp_ms()}, xx=True)  # due now
+        await run_worker()
+        assert handle.result(timeout=5) == 2
+    finally:
+        registry.remove("retry_kinds")
