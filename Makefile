@@ -9,7 +9,8 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest screenshot test-postgres chaos bench bench-tasks dist e2e clean arq-suite test-redis-floor
+.PHONY: demo test lint typecheck pytest screenshot test-postgres chaos bench bench-tasks dist e2e clean arq-suite test-redis-floor \
+	test-celery-coinstall test-redis-newest
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -93,6 +94,28 @@ $(REDIS_FLOOR_VENV)/.installed: pyproject.toml
 test-redis-floor: $(REDIS_FLOOR_VENV)/.installed
 	mkdir -p .run
 	$(REDIS_FLOOR_VENV)/bin/python -m pytest $(WORKER_TESTS)
+
+# A Celery project moving over (README, "Moving from Celery"): celery[redis] 5.7 and redis-py 8 in a venv
+# of their own with the wheel from `make dist` installed without the worker extra (`pip check` must
+# pass); the project enqueues there and a worker in $(VENV) runs the jobs (tests/coinstall/).
+CELERY_VENV := .venv-celery
+CELERY_REQUIREMENTS := 'celery[redis]>=5.7,<5.8' 'redis>=8,<9' 'django>=5.2'
+$(CELERY_VENV)/.installed:
+	$(PYTHON) -m venv $(CELERY_VENV)
+	$(CELERY_VENV)/bin/pip install --quiet --disable-pip-version-check $(CELERY_REQUIREMENTS)
+	touch $@
+test-celery-coinstall: dist $(CELERY_VENV)/.installed
+	mkdir -p .run
+	$(CELERY_VENV)/bin/pip install --quiet --disable-pip-version-check --force-reinstall --no-deps dist/*.whl
+	$(CELERY_VENV)/bin/pip install --quiet --disable-pip-version-check dist/*.whl $(CELERY_REQUIREMENTS)
+	$(CELERY_VENV)/bin/pip check
+	CELERY_VENV=$(CELERY_VENV) $(PY) -m pytest -m coinstall tests/coinstall -p no:cacheprovider
+
+# The worker is tested on the newest redis-py it allows: arq 0.28 caps it below 6, so $(VENV) resolves
+# the newest 5.x (5.3.1 today). This checks that claim against the index, so a new 5.x release shows up
+# here until $(VENV) is rebuilt with it.
+test-redis-newest: $(VENV)/.test-installed
+	$(PY) -m pip index versions redis 2>/dev/null | $(PY) tests/redis_newest.py
 
 bench: $(VENV)/.test-installed
 	$(PY) -m bench.run

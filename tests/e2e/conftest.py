@@ -76,9 +76,8 @@ def user_venv(wheel: Path) -> UserVenv:
     WORK.mkdir(parents=True, exist_ok=True)
     venv = UserVenv.create(WORK / "venv", python, [django, "gunicorn", "uvicorn", "psycopg[binary]"])
     _, bracket, extras = _readme_requirement().partition("[")  # "[worker]", as the README installs it
-    subprocess.run(
-        [venv.bin("pip"), "install", "--quiet", "--disable-pip-version-check", f"{wheel}{bracket}{extras}"], check=True
-    )
+    pip = [venv.bin("pip"), "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, f"{wheel}{bracket}{extras}"], check=True)
     return venv
 
 
