@@ -100,9 +100,11 @@ test-redis-floor: $(REDIS_FLOOR_VENV)/.installed
 # pass); the project enqueues there and a worker in $(VENV) runs the jobs (tests/coinstall/).
 CELERY_VENV := .venv-celery
 CELERY_REQUIREMENTS := 'celery[redis]>=5.7,<5.8' 'redis>=8,<9' 'django>=5.2'
+# What tests/no_arq.py (the producer side on this repository's test settings) needs there as well.
+CELERY_TEST_REQUIREMENTS := 'django-environ>=0.11' 'django-tasks>=0.12'
 $(CELERY_VENV)/.installed:
 	$(PYTHON) -m venv $(CELERY_VENV)
-	$(CELERY_VENV)/bin/pip install --quiet --disable-pip-version-check $(CELERY_REQUIREMENTS)
+	$(CELERY_VENV)/bin/pip install --quiet --disable-pip-version-check $(CELERY_REQUIREMENTS) $(CELERY_TEST_REQUIREMENTS)
 	touch $@
 test-celery-coinstall: dist $(CELERY_VENV)/.installed
 	mkdir -p .run

@@ -229,3 +229,28 @@ def test_the_worker_without_arq_says_which_extra_to_install(redis_url, tmp_path)
         text=True,
     )
     assert done.returncode != 0 and message in done.stderr
+
+
+def test_the_producer_side_on_redis_py_8_next_to_celery(redis_url, tmp_path):
+    """tests/no_arq.py (every module but the worker's imported, checks, migrate, enqueue sync, async and
+    on commit, handles, abort, ops status, health) with the Celery venv's Python: redis-py 8, kombu 5.7,
+    and arq really absent rather than blocked. This checkout's code, on this repository's test settings."""
+    celery_python = str(_celery_venv() / "bin" / "python")
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        "DJANGO_SETTINGS_MODULE": "settings.test",
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+    }
+    root = Path(__file__).resolve().parents[2]
+    probe = (
+        "import redis, runpy; print('redis-py', redis.__version__); "
+        "runpy.run_module('tests.no_arq', run_name='__main__')"
+    )
+    out = _run([celery_python, "-c", probe], env, root).splitlines()
+    assert out[0].startswith("redis-py 8.")
+    seen = json.loads(out[-1])
+    assert seen["arq_loaded"] == [] and len(seen["imported"]) > 90
+    assert seen["status"] == ["queued", "deferred", "queued"] and seen["aborted"] is True
+    assert seen["health"] == ["backlog", "database", "redis", "workers"]
+    assert set(seen["errors"]) == {"WorkerSettings", "arq_worker"}
