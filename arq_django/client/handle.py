@@ -88,11 +88,21 @@ def _outcome(info: FinishedJob) -> Any:
     raise JobFailed("SerializationError", str(info.result))
 
 
-def _not_found(job_id: str) -> str:
-    return (
-        f"job {job_id} is not queued and has no result: it never existed, its result expired, or its "
-        "job keeps no result (keep_result=0)."
-    )
+def _settled(
+    job_id: str, raw: bytes | None, score: float | None, deadline: float | None, timeout: float | None
+) -> bool:
+    """One poll of ``result()``: ``True`` once the result record is there, ``False`` to poll again;
+    raises when the job is neither queued nor finished, or the wait is over."""
+    if raw:
+        return True
+    if score is None:
+        raise ResultNotFound(
+            f"job {job_id} is not queued and has no result: it never existed, its result expired, or its "
+            "job keeps no result (keep_result=0)."
+        )
+    if deadline is not None and time.monotonic() >= deadline:
+        raise JobResultTimeout(f"job {job_id} did not finish within {timeout} s")
+    return False
 
 
 def _scored(info: JobRecord, score: float | None, job_id: str) -> JobRecord:
@@ -156,12 +166,8 @@ class JobHandle:
                 tr.get(result_key_prefix + self.job_id)
                 tr.zscore(self.queue_name, self.job_id)
                 raw, score = tr.execute()
-            if raw:
+            if _settled(self.job_id, raw, score, deadline, timeout):
                 return _outcome(decode_result(raw, get_serializer().loads))
-            if score is None:
-                raise ResultNotFound(_not_found(self.job_id))
-            if deadline is not None and time.monotonic() >= deadline:
-                raise JobResultTimeout(f"job {self.job_id} did not finish within {timeout} s")
             time.sleep(poll_interval)
 
     def abort(self, *, wait: float | None = None) -> bool:
@@ -225,12 +231,8 @@ class JobHandle:
                     tr.get(result_key_prefix + self.job_id)
                     tr.zscore(self.queue_name, self.job_id)
                     raw, score = await tr.execute()
-            if raw:
+            if _settled(self.job_id, raw, score, deadline, timeout):
                 return _outcome(decode_result(raw, get_serializer().loads))
-            if score is None:
-                raise ResultNotFound(_not_found(self.job_id))
-            if deadline is not None and time.monotonic() >= deadline:
-                raise JobResultTimeout(f"job {self.job_id} did not finish within {timeout} s")
             await asyncio.sleep(poll_interval)
 
     async def aprogress(self) -> Progress | None:

@@ -116,16 +116,20 @@ def _fields(raw: bytes, loads: Loads, what: str) -> dict[str, Any]:
     return data
 
 
+def _job_fields(d: dict[str, Any]) -> dict[str, Any]:
+    """The fields a job record and a result record share, from the decoded dict."""
+    return {
+        "function": d["f"],
+        "args": d["a"],
+        "kwargs": d["k"],
+        "job_try": d.get("t"),
+        "enqueue_time": ms_to_datetime(d["et"]),
+    }
+
+
 def decode_job(raw: bytes, loads: Loads) -> JobRecord:
     """A job record from its bytes; :class:`UnreadableRecord` when it cannot be read."""
-    d = _fields(raw, loads, "job record")
-    return JobRecord(
-        function=d["f"],
-        args=d["a"],
-        kwargs=d["k"],
-        job_try=d.get("t"),
-        enqueue_time=ms_to_datetime(d["et"]),
-    )
+    return JobRecord(**_job_fields(_fields(raw, loads, "job record")))
 
 
 def decode_result(raw: bytes, loads: Loads) -> FinishedJob:
@@ -133,11 +137,7 @@ def decode_result(raw: bytes, loads: Loads) -> FinishedJob:
     d = _fields(raw, loads, "job result")
     try:
         return FinishedJob(
-            function=d["f"],
-            args=d["a"],
-            kwargs=d["k"],
-            job_try=d.get("t"),
-            enqueue_time=ms_to_datetime(d["et"]),
+            **_job_fields(d),
             success=d["s"],
             result=d["r"],
             start_time=ms_to_datetime(d["st"]),
