@@ -18,6 +18,7 @@ logger = logging.getLogger("arq_django.worker")
 
 E = TypeVar("E", bound=WorkerExtension)
 T = TypeVar("T")
+Event = TypeVar("Event", JobStart, JobEnd)
 _Hooks = list[tuple[object, Callable[[T], None]]]
 """``(owner, bound hook)`` pairs: hand-added listeners first, then the running extensions in order."""
 
@@ -113,15 +114,15 @@ class Extensions:
                 _failed(owner, "job_context", job.job_id)
 
     def job_started(self, event: JobStart) -> None:
-        for owner, hook in self._started:
-            try:
-                hook(event)
-            except Exception:
-                _failed(owner, "job_started", event.job_id)
+        _each(self._started, event, "job_started")
 
     def job_ended(self, event: JobEnd) -> None:
-        for owner, hook in self._ended:
-            try:
-                hook(event)
-            except Exception:
-                _failed(owner, "job_ended", event.job_id)
+        _each(self._ended, event, "job_ended")
+
+
+def _each(hooks: _Hooks[Event], event: Event, name: str) -> None:
+    for owner, hook in hooks:
+        try:
+            hook(event)
+        except Exception:
+            _failed(owner, name, event.job_id)
