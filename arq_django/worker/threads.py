@@ -34,19 +34,23 @@ class SyncThreads(WorkerExtension):
         self.prefix = prefix
         self.executor: ThreadPoolExecutor | None = None
         self.overruns: Overruns | None = None
+        self._users = 0
 
     def open(self, size: int) -> None:
-        if self.executor is not None:
-            raise RuntimeError(
-                "these SyncThreads already serve a running worker: build each worker's options anew "
-                "(arq_django.worker.settings.build() or create_worker())"
-            )
-        self.executor = ThreadPoolExecutor(self.size or size, thread_name_prefix=self.prefix)
+        """Open the pool (``size`` threads unless the pool has its own size). Workers built from one
+        settings class (arq's ``--watch`` reloads) share its functions, hence their pool: it stays
+        open until the last of them closes it."""
+        self._users += 1
+        if self.executor is None:
+            self.executor = ThreadPoolExecutor(self.size or size, thread_name_prefix=self.prefix)
 
     def close(self, *, wait: bool = False) -> None:
-        """Shut the pool, cancelling what has not started; ``wait`` for the running threads."""
-        executor, self.executor = self.executor, None
-        if executor is not None:
+        """Shut the pool once its last user closes it, cancelling what has not started; ``wait`` for
+        the running threads."""
+        self._users = max(self._users - 1, 0)
+        executor = self.executor
+        if executor is not None and not self._users:
+            self.executor = None
             executor.shutdown(wait=wait, cancel_futures=True)
 
     async def on_start(self, worker: WorkerHost) -> None:

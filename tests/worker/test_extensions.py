@@ -237,3 +237,28 @@ async def test_a_factory_returning_something_else_fails_at_start(extensions):
     with pytest.raises(ImproperlyConfigured, match="returned a str, not a WorkerExtension"):
         await worker.async_run()
     await worker.close()
+
+
+async def test_main_twice_starts_the_extensions_once(extensions):
+    """arq's own tests run ``main()`` twice on one worker: the extensions start once, stop once."""
+    extensions(f"{HERE}.First")
+    worker = create_worker(burst=True, handle_signals=False, poll_delay=0.02)
+    first = enqueue("add", 1, 1)
+    await worker.main()
+    second = enqueue("add", 2, 2)
+    await worker.main()
+    await worker.close()
+    assert first.result(timeout=1) == 2 and second.result(timeout=1) == 4
+    assert [call for _, call in CALLS if call.startswith("on_")] == ["on_start arq:queue", "on_stop"]
+
+
+def test_sync_threads_shared_by_successive_workers_stay_open_for_the_last():
+    threads = SyncThreads(2)
+    threads.open(10)
+    pool = threads.executor
+    threads.open(10)  # a second worker built from the same settings class
+    assert threads.executor is pool
+    threads.close()
+    assert threads.executor is pool and pool is not None and pool._max_workers == 2
+    threads.close()
+    assert threads.executor is None and pool._shutdown

@@ -52,7 +52,10 @@ class Extensions:
         return None
 
     async def start(self, worker: WorkerHost, first: Sequence[WorkerExtension] = ()) -> None:
-        """Build every extension (``first`` are built already), then start them in order."""
+        """Build every extension (``first`` are built already), then start them in order; nothing when
+        they run already (arq's own tests call ``main()`` twice)."""
+        if self.ready:
+            return
         self.all = [*first, *(factory() for factory in self.factories)]
         for extension in self.all:
             try:
