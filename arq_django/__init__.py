@@ -19,6 +19,7 @@ from arq_django.exceptions import (
 )
 from arq_django.jobs.job_function import JobFunction
 from arq_django.jobs.registry import job
+from arq_django.worker.extensions import WorkerExtension
 
 __all__ = [
     "ArqDjangoError",
@@ -36,6 +37,7 @@ __all__ = [
     "Retry",
     "SerializationError",
     "UnknownQueue",
+    "WorkerExtension",
     "aabort",
     "abort",
     "aenqueue",

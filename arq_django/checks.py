@@ -19,7 +19,8 @@ from arq_django.serializers import get_serializer
 def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """E001: ``ARQ_DJANGO`` is invalid. E002: the serializer cannot be loaded. E003: job modules fail.
     E004: a job is pinned to a queue missing from ``ARQ_DJANGO['QUEUES']``.
-    E005: the result mirror is on but the database cannot run its upsert."""
+    E005: the result mirror is on but the database cannot run its upsert.
+    E006: an ``ARQ_DJANGO['WORKER_EXTENSIONS']`` entry is not a worker extension."""
     try:
         config = build_config(getattr(settings, "ARQ_DJANGO", None))
     except ImproperlyConfigured as e:
@@ -40,6 +41,13 @@ def check_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
             errors.append(
                 Error(str(e), hint="Use PostgreSQL or SQLite, or set MIRROR=False.", id="arq_django.E005")
             )
+    if config.worker_extensions:
+        from arq_django.worker.extensions.configured import problems
+
+        errors += [
+            Error(message, hint="Fix or remove that WORKER_EXTENSIONS entry.", id="arq_django.E006")
+            for message in problems(config.worker_extensions)
+        ]
     try:
         registry.all()
     except ImproperlyConfigured as e:

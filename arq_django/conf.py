@@ -60,6 +60,16 @@ def _str_list(name: str, value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _dotted_list(name: str, value: Any) -> tuple[str, ...]:
+    paths = _str_list(name, value)
+    if bad := [p for p in paths if "." not in p.strip(".") or any(c.isspace() for c in p)]:
+        raise ImproperlyConfigured(
+            f"ARQ_DJANGO[{name!r}] must be a list of dotted paths (e.g. 'myapp.extensions.AuditExtension'), "
+            f"got {bad[0]!r}."
+        )
+    return paths
+
+
 def _secret_list(name: str, value: Any) -> tuple[str, ...]:
     """:func:`_str_list` for tokens: an error names the setting and the value's type, never the value."""
     try:
@@ -254,6 +264,11 @@ class Config:
     )
     """Sync-job threads still running past their job's end that make the worker stop itself (``None``:
     never)."""
+    worker_extensions: tuple[str, ...] = field(
+        default=(), metadata=_key("WORKER_EXTENSIONS", [], _plain(_dotted_list))
+    )
+    """Dotted paths to ``WorkerExtension`` subclasses (or functions returning one) every worker runs,
+    after the built-in ones."""
 
 
 DEFAULTS: dict[str, Any] = {

@@ -27,6 +27,7 @@ from django.dispatch import Signal
 from arq_django.exceptions import JobNotRegistered
 from arq_django.jobs.registry import registry
 from arq_django.worker.events import JobEnd, JobStart, Outcome
+from arq_django.worker.extensions.base import WorkerExtension, WorkerHost
 
 logger = logging.getLogger("arq_django.signals")
 
@@ -44,8 +45,8 @@ def _sender(function: str) -> Any:
         return function
 
 
-class SignalSender:
-    """A worker listener that sends the signals above, from one queue so their order is kept."""
+class SignalSender(WorkerExtension):
+    """A worker extension that sends the signals above, from one queue so their order is kept."""
 
     def __init__(self) -> None:
         self._queue: asyncio.Queue[_Delivery | None] = asyncio.Queue()
@@ -102,6 +103,9 @@ class SignalSender:
                         response,
                         exc_info=response,
                     )
+
+    async def on_stop(self, worker: WorkerHost) -> None:
+        await self.aclose()
 
     async def aclose(self) -> None:
         """Deliver what is queued, then stop (the worker's shutdown calls it)."""

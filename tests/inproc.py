@@ -9,7 +9,6 @@ import threading
 from typing import Any
 
 from arq_django.worker.execute import Worker
-from arq_django.worker.heartbeat import HEARTBEAT_KEY
 from arq_django.worker.settings import create_worker
 from tests.conftest import wait_for
 
@@ -23,7 +22,7 @@ class ThreadWorker:
         self.error: BaseException | None = None
         self._thread = threading.Thread(target=self._main, name="test-worker", daemon=True)
         self._thread.start()
-        wait_for(lambda: self.error is not None or (self.worker and HEARTBEAT_KEY in self.worker.ctx))
+        wait_for(lambda: self.error is not None or (self.worker and self.worker.extensions.ready))
         if self.error is not None:
             raise self.error
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -29,9 +28,10 @@ from arq_django.ingest.decision import Decision
 from arq_django.ingest.ingester import ListIngester
 from arq_django.ingest.lease import sleep_unless
 from arq_django.ingest.message import ListMessage
-from arq_django.jobs.handlers import EXECUTOR_KEY, coroutine_for
+from arq_django.jobs.handlers import coroutine_for
 from arq_django.jobs.registry import JobSpec
 from arq_django.jobs.retry import max_tries, retry_exceptions
+from arq_django.worker.threads import SyncThreads
 
 logger = logging.getLogger("arq_django.ingest")
 
@@ -48,7 +48,7 @@ class InlineIngester(ListIngester):
         self.max_concurrent = max_concurrent
         self._tasks: set[asyncio.Task[None]] = set()
         self._slot_freed = asyncio.Event()
-        self._executor: ThreadPoolExecutor | None = None
+        self._threads = SyncThreads(max_concurrent, prefix="arq-django-inline")
         self.peak = 0
         """The most jobs that ran at once."""
 
@@ -104,17 +104,16 @@ class InlineIngester(ListIngester):
         delay = job_plan.score + job_plan.shift_ms - timestamp_ms()  # the priority shift means nothing here
         if delay > 0:
             await asyncio.sleep(delay / 1000)
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(self.max_concurrent, thread_name_prefix="arq-django-inline")
+        if self._threads.executor is None:
+            self._threads.open(self.max_concurrent)
         ctx: dict[str, Any] = {
             "redis": self.client,
             "job_id": job_plan.job_id,
             "enqueue_time": datetime.now(UTC),
             "score": job_plan.score,
-            EXECUTOR_KEY: self._executor,
         }
         config = get_config()
-        coroutine, timeout = coroutine_for(spec, config.job_timeout)
+        coroutine, timeout = coroutine_for(spec, config.job_timeout, self._threads)
         timeout = config.job_timeout if timeout is None else timeout
         tries = max_tries(ctx, spec.max_tries)
         where = f"job {spec.name!r} ({job_plan.job_id})"
@@ -149,8 +148,7 @@ class InlineIngester(ListIngester):
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+        self._threads.close()
 
 
 async def _run_try(

@@ -6,11 +6,9 @@ package (the worker's side); the producer imports this module without it.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from django.db import close_old_connections
@@ -22,17 +20,13 @@ from arq_django.jobs.registry import JobSpec
 from arq_django.jobs.retry import with_retries, with_timeout
 from arq_django.jobs.unique import hold_for
 from arq_django.serializers import get_serializer
-from arq_django.worker.overruns import CTX_KEY as OVERRUNS_KEY
-from arq_django.worker.overruns import Overruns
+from arq_django.worker.threads import SyncThreads
 
 if TYPE_CHECKING:
     from arq.cron import CronJob
     from arq.worker import Function
 
 logger = logging.getLogger("arq_django.jobs.handlers")
-
-EXECUTOR_KEY = "arq_django_executor"
-"""``ctx`` key under which the worker keeps the thread pool that runs sync handlers."""
 
 
 def _call_sync(handler: Callable[..., Any], ctx: dict[str, Any], args: Any, kwargs: Any) -> Any:
@@ -45,29 +39,18 @@ def _call_sync(handler: Callable[..., Any], ctx: dict[str, Any], args: Any, kwar
         close_old_connections()
 
 
-def wrap_sync(spec: JobSpec) -> Callable[..., Any]:
-    """A coroutine function running ``spec.func`` in the worker's thread pool."""
+def wrap_sync(spec: JobSpec, threads: SyncThreads | None = None) -> Callable[..., Any]:
+    """A coroutine function running ``spec.func`` in ``threads`` (the worker's pool; without one, the
+    event loop's default executor)."""
     handler = spec.func
+    pool = threads if threads is not None else SyncThreads()  # never opened: the default executor
 
     @functools.wraps(handler)
     async def run_in_thread(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
-        executor: ThreadPoolExecutor | None = ctx.get(EXECUTOR_KEY)
         reporter = ctx.get(PROGRESS_KEY)
         if isinstance(reporter, ProgressReporter):
             ctx = {**ctx, PROGRESS_KEY: reporter.sync}  # sync handlers call ctx["progress"] without await
-        if executor is None:
-            return await asyncio.get_running_loop().run_in_executor(
-                None, _call_sync, handler, ctx, args, kwargs
-            )
-        thread = executor.submit(_call_sync, handler, ctx, args, kwargs)
-        try:
-            return await asyncio.wrap_future(thread)
-        except asyncio.CancelledError:
-            # Timed out, aborted or shut down while the thread runs: it cannot be stopped, only counted.
-            overruns = ctx.get(OVERRUNS_KEY)
-            if not thread.cancel() and isinstance(overruns, Overruns):
-                overruns.overran(str(ctx.get("job_id")), thread)
-            raise
+        return await pool.run(str(ctx.get("job_id")), _call_sync, handler, ctx, args, kwargs)
 
     return run_in_thread
 
@@ -104,9 +87,12 @@ TIMEOUT_BACKSTOP = 1.0
 """Seconds arq's own timeout waits beyond a job's, when the job enforces its timeout itself."""
 
 
-def coroutine_for(spec: JobSpec, default_timeout: float) -> tuple[Callable[..., Any], float | None]:
-    """The coroutine function arq runs for ``spec``, and the timeout to give arq for it."""
-    coroutine: Callable[..., Any] = spec.func if spec.is_async else wrap_sync(spec)
+def coroutine_for(
+    spec: JobSpec, default_timeout: float, threads: SyncThreads | None = None
+) -> tuple[Callable[..., Any], float | None]:
+    """The coroutine function arq runs for ``spec`` (a sync one in ``threads``), and the timeout to give
+    arq for it."""
+    coroutine: Callable[..., Any] = spec.func if spec.is_async else wrap_sync(spec, threads)
     timeout = spec.timeout
     if spec.retry is not None:
         if spec.retry.retries_timeouts:
@@ -121,14 +107,17 @@ def coroutine_for(spec: JobSpec, default_timeout: float) -> tuple[Callable[..., 
     return storable(coroutine, spec.name), timeout
 
 
-def to_function(spec: JobSpec, default_timeout: float = 300.0) -> Function:
+def to_function(
+    spec: JobSpec, default_timeout: float = 300.0, threads: SyncThreads | None = None
+) -> Function:
     """arq's ``Function`` for one registered job, keeping its per-job options.
 
-    ``default_timeout`` is the worker's ``job_timeout``, used when the job times itself.
+    ``default_timeout`` is the worker's ``job_timeout``, used when the job times itself; ``threads`` the
+    worker's pool for sync handlers.
     """
     from arq.worker import func
 
-    coroutine, timeout = coroutine_for(spec, default_timeout)
+    coroutine, timeout = coroutine_for(spec, default_timeout, threads)
     return func(
         coroutine,
         name=spec.name,
@@ -138,7 +127,7 @@ def to_function(spec: JobSpec, default_timeout: float = 300.0) -> Function:
     )
 
 
-def to_cron_job(spec: JobSpec, default_timeout: float = 300.0) -> CronJob:
+def to_cron_job(spec: JobSpec, default_timeout: float = 300.0, threads: SyncThreads | None = None) -> CronJob:
     """arq's ``CronJob`` for a job with ``cron=``: same name, called with ``ctx`` and ``cron_kwargs``.
 
     Unlike arq's default (no result), a tick keeps its result for the job's ``keep_result`` (else the
@@ -149,7 +138,7 @@ def to_cron_job(spec: JobSpec, default_timeout: float = 300.0) -> CronJob:
 
     if spec.cron is None:
         raise ValueError(f"job {spec.name!r} has no cron schedule")
-    coroutine, timeout = coroutine_for(spec, default_timeout)
+    coroutine, timeout = coroutine_for(spec, default_timeout, threads)
     cron_kwargs = dict(spec.cron_kwargs or {})
     if cron_kwargs:
         inner = coroutine

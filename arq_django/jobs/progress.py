@@ -2,7 +2,8 @@
 
 Each report is written to Redis at once (``arq_django:progress:<job_id>``, one ``SET`` with a TTL) and
 handed to the result mirror, which stores it with its next flush. In a sync handler ``ctx["progress"]``
-is the blocking twin, called without ``await``.
+is the blocking twin, called without ``await``. The worker's :class:`ProgressReports` extension puts a
+fresh reporter in every job's ``ctx``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from redis.asyncio import Redis as AsyncRedis
 from arq_django import keys
 from arq_django.conf import get_config
 from arq_django.connection import sync_client
+from arq_django.worker.events import JobStart
+from arq_django.worker.extensions.base import WorkerExtension, WorkerHost
 
 KEY_PREFIX = keys.PROGRESS_PREFIX
 CTX_KEY = "progress"
@@ -78,7 +81,7 @@ def _decode(raw: bytes | None) -> Progress | None:
 
 
 class ProgressReporter:
-    """``ctx["progress"]`` for one try of one job (the worker creates it in ``on_job_start``)."""
+    """``ctx["progress"]`` for one try of one job (:class:`ProgressReports` creates it)."""
 
     __slots__ = ("_loop", "_redis", "_sink", "_ttl_ms", "job_id", "job_try", "queue_name")
 
@@ -115,6 +118,37 @@ class ProgressReporter:
         sync_client().set(progress_key(self.job_id), _encode(value, message), px=self._ttl_ms)
         if self._sink is not None:
             self._loop.call_soon_threadsafe(self._sink, self._update(value, message))
+
+
+class ProgressReports(WorkerExtension):
+    """The worker extension giving each job its ``ctx["progress"]``; reports also go to every
+    subscribed sink (the result mirror subscribes when it starts)."""
+
+    def __init__(self) -> None:
+        self.sinks: list[Callable[[ProgressUpdate], None]] = []
+        self._redis: AsyncRedis | None = None
+        self._ttl_s: float = MIN_TTL_S
+
+    def subscribe(self, sink: Callable[[ProgressUpdate], None]) -> None:
+        self.sinks.append(sink)
+
+    def _send(self, update: ProgressUpdate) -> None:
+        for sink in self.sinks:
+            sink(update)
+
+    async def on_start(self, worker: WorkerHost) -> None:
+        self._redis = worker.pool
+        self._ttl_s = ttl_for_jobs()
+
+    async def on_stop(self, worker: WorkerHost) -> None:
+        self.sinks = []
+
+    def job_context(self, ctx: dict[str, Any], job: JobStart) -> None:
+        assert self._redis is not None, "ProgressReports.on_start() was not called"
+        sink = self._send if self.sinks else None
+        ctx[CTX_KEY] = ProgressReporter(
+            job.job_id, job.job_try, job.queue_name, self._redis, sink, self._ttl_s
+        )
 
 
 def read(job_id: str) -> Progress | None:

@@ -27,12 +27,13 @@ from django.db import connections
 
 from arq_django.conf import Config
 from arq_django.connection import sync_client
-from arq_django.jobs.progress import ProgressUpdate
+from arq_django.jobs.progress import ProgressReports, ProgressUpdate
 from arq_django.mirror import reconcile
 from arq_django.mirror.rows import Report, RowUpdate, collect
 from arq_django.mirror.writer import database_for_writes, upsert
 from arq_django.models import JobResult
 from arq_django.worker.events import JobEnd, JobStart
+from arq_django.worker.extensions.base import WorkerExtension, WorkerHost
 
 logger = logging.getLogger("arq_django.mirror")
 
@@ -44,8 +45,8 @@ STOP_TIMEOUT_S: Final = 10.0
 T = TypeVar("T")
 
 
-class Mirror:
-    """A worker listener that keeps ``JobResult`` rows up to date, in batches, off the event loop."""
+class Mirror(WorkerExtension):
+    """A worker extension that keeps ``JobResult`` rows up to date, in batches, off the event loop."""
 
     def __init__(
         self,
@@ -75,7 +76,16 @@ class Mirror:
             reconcile_interval=config.mirror_reconcile_interval,
         )
 
-    # -- listener: on the event loop, cheap ---------------------------------------------------------
+    # -- extension hooks: on the event loop, cheap ---------------------------------------------------
+    async def on_start(self, worker: WorkerHost) -> None:
+        self.start()
+        progress = worker.extension(ProgressReports)
+        if progress is not None:
+            progress.subscribe(self.progress)
+
+    async def on_stop(self, worker: WorkerHost) -> None:
+        await self.stop()
+
     def job_started(self, event: JobStart) -> None:
         self._add(event)
 

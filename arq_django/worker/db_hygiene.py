@@ -5,7 +5,7 @@ Async handlers reach the database through Django's async ORM, which runs queries
 thread-sensitive executor; reaching that thread costs two thread hops, so instead of paying them on
 every job this closes its stale connections at most once per ``interval`` and right after any failed
 job (a dropped connection shows up as a failure), the same ``close_old_connections()`` Django runs
-around every request.
+around every request. At the worker's stop it closes every connection of that thread.
 """
 
 from __future__ import annotations
@@ -15,23 +15,28 @@ import contextlib
 import logging
 
 from asgiref.sync import sync_to_async
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 
-from arq_django.worker.events import JobEnd, JobStart, Outcome
+from arq_django.worker.events import JobEnd, Outcome
+from arq_django.worker.extensions.base import WorkerExtension, WorkerHost
 
 logger = logging.getLogger("arq_django.worker")
 
 
-class DbHygiene:
-    """A worker listener plus a background task; start it with :meth:`start`, stop with :meth:`stop`."""
+class DbHygiene(WorkerExtension):
+    """A worker extension with a background task (:meth:`start`, :meth:`stop` outside a worker)."""
 
     def __init__(self, interval: float = 1.0) -> None:
         self.interval = interval
         self._due = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    def job_started(self, event: JobStart) -> None:
-        return None
+    async def on_start(self, worker: WorkerHost) -> None:
+        self.start()
+
+    async def on_stop(self, worker: WorkerHost) -> None:
+        await self.stop()
+        await sync_to_async(connections.close_all)()
 
     def job_ended(self, event: JobEnd) -> None:
         if event.outcome is Outcome.FAILED:

@@ -9,7 +9,8 @@ from typing import Any, Protocol
 from arq.jobs import serialize_result
 from arq.utils import ms_to_datetime, timestamp_ms
 
-from arq_django.worker.events import JobEnd, JobStart, Outcome
+from arq_django.worker.events import Outcome
+from arq_django.worker.extensions.chain import Extensions
 from arq_django.worker.outcome import TryOutcome, describe, job_end
 
 
@@ -21,13 +22,12 @@ class FailingWorker(Protocol):
     max_tries: int
     queue_name: str
     name: str
+    extensions: Extensions
 
     @property
     def job_serializer(self) -> Any: ...
 
     async def finish_failed_job(self, job_id: str, result_data: bytes | None) -> None: ...
-
-    def _emit(self, method: str, event: JobStart | JobEnd) -> None: ...
 
 
 def _with_detail(error: str, detail: str) -> str:
@@ -79,8 +79,7 @@ class EarlyFailure:
         await asyncio.shield(worker.finish_failed_job(self.job_id, result_data))
         error = "aborted" if outcome is Outcome.ABORTED else _with_detail(describe(exc), detail)
         ended = TryOutcome(outcome, finish=True, result=exc, error=error, exception=exc)
-        worker._emit(
-            "job_ended",
+        worker.extensions.job_ended(
             job_end(
                 job_id=self.job_id,
                 function=self.function,

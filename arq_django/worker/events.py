@@ -1,8 +1,9 @@
-"""What a worker reports about each job: a start and an end, to in-process listeners.
+"""What a worker reports about each job: a start and an end, to its extensions
+(:mod:`arq_django.worker.extensions`) and any listener added with ``Worker.add_listener``.
 
-The worker calls listeners synchronously on its event loop, so a listener must not block: buffer,
-then flush elsewhere (the result mirror), or only count (metrics). A listener that raises is logged
-and never affects the job.
+The worker calls them synchronously on its event loop, so they must not block: buffer, then flush
+elsewhere (the result mirror), or only count (metrics). One that raises is logged and never affects
+the job.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class JobEnd:
 
 
 class JobListener(Protocol):
-    """Receives a worker's job events (register with ``Worker.add_listener``)."""
+    """Receives a worker's job events (``Worker.add_listener``; a ``WorkerExtension`` is one too)."""
 
     def job_started(self, event: JobStart) -> None: ...
 

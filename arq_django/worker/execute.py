@@ -3,9 +3,11 @@
 What it adds to ``arq.worker.Worker``:
 
 - ``ctx['worker']`` refers to the worker, for hooks and background tasks;
-- a ``run_job`` of our own (arq's logic, split into steps) that reports every job's start and end,
-  including the paths arq ends without calling ``on_job_end`` (expired, undecodable, unknown function,
-  aborted before start, too many tries), to :mod:`arq_django.worker.events` listeners;
+- its :mod:`extensions <arq_django.worker.extensions>`, started before arq's ``on_startup`` and stopped
+  after its ``on_shutdown``, with the sync-handler thread pool (:attr:`Worker.sync_threads`) first;
+- a ``run_job`` of our own (arq's logic, split into steps) that reports every job's start and end to
+  them, including the paths arq ends without calling ``on_job_end`` (expired, undecodable, unknown
+  function, aborted before start, too many tries);
 - the main loop of :mod:`arq_django.worker.loop`: batch claims and wake-ups instead of sleeping
   ``poll_delay``. Jobs claimed in a batch arrive at :meth:`Worker.run_claimed` already read;
 - arq's ``finish_job`` writes, batched across the jobs that end together (:mod:`arq_django.worker.finish`).
@@ -18,7 +20,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from typing import Any
+import os
+import socket
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import arq.cli
 import arq.worker
@@ -30,32 +35,31 @@ from arq.worker import JobExecutionFailed
 
 from arq_django.worker.claim import ClaimedJob
 from arq_django.worker.early import EarlyFailure
-from arq_django.worker.events import JobEnd, JobListener, JobStart, Outcome
+from arq_django.worker.events import JobListener, JobStart, Outcome
+from arq_django.worker.extensions.base import ExtensionFactory, WorkerExtension
+from arq_django.worker.extensions.chain import Extensions
 from arq_django.worker.finish import Finish, Finisher, wait_written
-from arq_django.worker.hooks import worker_name
 from arq_django.worker.loop import LoopWorker
-from arq_django.worker.outcome import NO_RESULT, TryOutcome, classify, completed, describe, job_end
+from arq_django.worker.outcome import NO_RESULT, TryOutcome, classify, completed, describe, exc_extra, job_end
 from arq_django.worker.resolve import resolve_function
+from arq_django.worker.threads import SyncThreads
 
 logger = logging.getLogger("arq.worker")
-
-
-def _exc_extra(exc: BaseException) -> Any:
-    """An exception's ``extra`` (a value, or a callable returning one), which arq attaches to the
-    failure log record for error trackers."""
-    extra = getattr(exc, "extra", None)
-    if callable(extra):
-        try:
-            return extra()
-        except Exception as e:
-            return f"<extra() raised {describe(e)}>"
-    return extra
+E = TypeVar("E", bound=WorkerExtension)
 
 
 class Worker(LoopWorker):
     """arq's worker with job events, ``ctx['worker']`` and arq_django's fast main loop."""
 
-    def __init__(self, *args: Any, log_jobs: bool = True, history_index: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        log_jobs: bool = True,
+        history_index: bool = False,
+        extensions: Sequence[ExtensionFactory] = (),
+        sync_threads: SyncThreads | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.log_jobs = log_jobs
         """Log arq's start and end line for every job (``ARQ_DJANGO['LOG_JOBS']``)."""
@@ -63,23 +67,40 @@ class Worker(LoopWorker):
         """Index finished jobs for the history views (:func:`~arq_django.finish.history_key`). Off for
         a bare ``Worker`` (arq's keyspace, exactly); ``worker_settings.build()`` turns it on."""
         self.ctx["worker"] = self
-        self.name = worker_name()
-        self.listeners: list[JobListener] = []
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+        self.extensions = Extensions(extensions)
+        """Built and started with the worker (``ARQ_DJANGO['WORKER_EXTENSIONS']`` among them)."""
+        self.sync_threads = sync_threads if sync_threads is not None else SyncThreads()
+        """The pool sync handlers run in; the functions built for this worker are bound to it."""
         self._finisher: Finisher | None = None
+        self._arq_startup, self._arq_shutdown = self.on_startup, self.on_shutdown
+        self.on_startup, self.on_shutdown = self._startup, self._shutdown
+
+    def extension(self, kind: type[E]) -> E | None:
+        """The running extension of class ``kind`` (or a subclass), if any."""
+        return self.extensions.get(kind)
 
     def add_listener(self, listener: JobListener) -> None:
-        self.listeners.append(listener)
+        """Report job events to ``listener`` too (before the extensions), e.g. in tests."""
+        self.extensions.add_listener(listener)
 
     def remove_listener(self, listener: JobListener) -> None:
-        if listener in self.listeners:
-            self.listeners.remove(listener)
+        self.extensions.remove_listener(listener)
 
-    def _emit(self, method: str, event: JobStart | JobEnd) -> None:
-        for listener in self.listeners:
-            try:
-                getattr(listener, method)(event)
-            except Exception:
-                logger.exception("job listener %r failed on %s of %s", listener, method, event.job_id)
+    async def _startup(self, ctx: dict[str, Any]) -> None:
+        if self.extensions.factories:
+            ctx["worker_name"] = self.name
+        await self.extensions.start(self, first=[self.sync_threads])
+        if self._arq_startup:
+            await self._arq_startup(ctx)
+
+    async def _shutdown(self, ctx: dict[str, Any]) -> None:
+        try:
+            if self._arq_shutdown:
+                await self._arq_shutdown(ctx)
+        finally:
+            await self.extensions.stop(self)
+        self.sync_threads.exit_if_stuck()  # last: it may end the process
 
     # -- one job ----------------------------------------------------------------------------------
     async def run_job(self, job_id: str, score: int) -> None:
@@ -129,7 +150,9 @@ class Worker(LoopWorker):
         function = self.functions.get(function_name)
         if function is None:
             try:
-                function = resolve_function(self.functions, function_name, self.job_timeout_s)
+                function = resolve_function(
+                    self.functions, function_name, self.job_timeout_s, self.sync_threads
+                )
             except Exception as e:
                 return await early.fail(
                     JobExecutionFailed(f"function {function_name!r} not found"), detail=str(e)
@@ -203,7 +226,8 @@ class Worker(LoopWorker):
             started_at=ms_to_datetime(start_ms),
             worker=self.name,
         )
-        self._emit("job_started", started)
+        self.extensions.job_context(ctx, started)
+        self.extensions.job_started(started)
         log_job = self.log_jobs and logger.isEnabledFor(logging.INFO)
         if log_job:  # arq's two lines per job; building them is skipped when nobody reads them
             extra = f" try={job_try}" if job_try > 1 else ""
@@ -237,7 +261,7 @@ class Worker(LoopWorker):
             t = (finished_ms - start_ms) / 1000
             log_format, log_args = "%6.2fs " + ended.log, (t, ref, *ended.log_args)
             if ended.outcome is Outcome.FAILED:  # inside the except: the record carries the traceback
-                logger.exception(log_format, *log_args, extra={"extra": _exc_extra(e)})
+                logger.exception(log_format, *log_args, extra={"extra": exc_extra(e)})
             else:
                 logger.info(log_format, *log_args)
         else:
@@ -286,8 +310,7 @@ class Worker(LoopWorker):
             self.request_poll()  # requeued (retry or shutdown): its new score may be due before our timers
             if ended.retry_at_ms:
                 self.scheduled_own(job_id, ended.retry_at_ms)
-        self._emit(
-            "job_ended",
+        self.extensions.job_ended(
             job_end(
                 job_id=job_id,
                 function=function_name,

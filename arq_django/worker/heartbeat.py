@@ -2,7 +2,7 @@
 
 A worker writes ``arq_django:worker:<host>:<pid>:<start_ms>`` every ``HEARTBEAT_INTERVAL`` seconds with
 its queue and figures (a JSON object, expiring after three intervals) and deletes it on a clean shutdown,
-so a live key means a live worker. :func:`start` also attaches the worker's :class:`~.stats.JobStats`.
+so a live key means a live worker. :class:`Heartbeat` is the worker extension that writes it.
 """
 
 from __future__ import annotations
@@ -15,24 +15,20 @@ import os
 import socket
 import time
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
 from arq_django import keys
 from arq_django.conf import get_config
-from arq_django.worker.events import JobEnd, JobStart
-from arq_django.worker.stats import JobStats
+from arq_django.worker.events import JobEnd
+from arq_django.worker.extensions.base import WorkerExtension, WorkerHost
 
 logger = logging.getLogger("arq_django.worker")
 
 PREFIX = keys.WORKER_PREFIX
 TTL_INTERVALS = 3
-HEARTBEAT_KEY = "arq_django_heartbeat"
-"""``ctx`` key holding the worker's :class:`Heartbeat`."""
-STATS_KEY = "arq_django_stats"
-"""``ctx`` key holding the worker's :class:`~arq_django.worker.stats.JobStats`."""
 
 
 @dataclass(frozen=True)
@@ -71,12 +67,13 @@ class WorkerBeat:
         }
 
 
-class Heartbeat:
-    """Writes one worker's heartbeat from a background task (and listens to its jobs for the last one)."""
+class Heartbeat(WorkerExtension):
+    """Writes one worker's heartbeat from a background task (and listens to its jobs for the last one),
+    every ``interval`` seconds (default ``HEARTBEAT_INTERVAL``)."""
 
-    def __init__(self, worker: Any, interval: float) -> None:
-        self.worker = worker
-        self.interval = interval
+    def __init__(self, interval: float | None = None) -> None:
+        self.worker: WorkerHost | None = None
+        self.interval = get_config().heartbeat_interval if interval is None else interval
         self.started_at = time.time()
         self.host = socket.gethostname()
         self.pid = os.getpid()
@@ -86,10 +83,12 @@ class Heartbeat:
 
     @property
     def redis(self) -> AsyncRedis:
-        return cast(AsyncRedis, self.worker.pool)
+        assert self.worker is not None, "Heartbeat.on_start() was not called"
+        return self.worker.pool
 
     def payload(self) -> bytes:
         w = self.worker
+        assert w is not None, "Heartbeat.on_start() was not called"
         beat = WorkerBeat(
             key=self.key,
             queue=w.queue_name,
@@ -106,8 +105,12 @@ class Heartbeat:
         )
         return json.dumps(beat.as_dict()).encode()
 
-    def job_started(self, event: JobStart) -> None:
-        return None
+    async def on_start(self, worker: WorkerHost) -> None:
+        self.worker = worker
+        await self.start()
+
+    async def on_stop(self, worker: WorkerHost) -> None:
+        await self.stop()
 
     def job_ended(self, event: JobEnd) -> None:
         self.last_job_at = event.finished_at.timestamp()
@@ -143,29 +146,3 @@ class Heartbeat:
             await self.redis.delete(self.key)
         except (redis.RedisError, OSError) as e:
             logger.warning("could not delete the heartbeat of worker %s: %s", self.key, e)
-
-
-# -- worker hooks (called from hooks.py) -------------------------------------------------------------
-
-
-async def start(ctx: dict[str, Any]) -> None:
-    """Attach the heartbeat and the outcome counters to the worker in ``ctx['worker']``."""
-    worker = ctx.get("worker")
-    if worker is None:  # a plain arq worker running our hooks: nothing to report from
-        return
-    stats = ctx[STATS_KEY] = JobStats(worker.pool, worker.queue_name)
-    worker.add_listener(stats)
-    stats.start()
-    heartbeat = ctx[HEARTBEAT_KEY] = Heartbeat(worker, get_config().heartbeat_interval)
-    worker.add_listener(heartbeat)
-    await heartbeat.start()
-
-
-async def stop(ctx: dict[str, Any]) -> None:
-    """Delete the heartbeat and write the last outcome counts."""
-    heartbeat: Heartbeat | None = ctx.pop(HEARTBEAT_KEY, None)
-    if heartbeat is not None:
-        await heartbeat.stop()
-    stats: JobStats | None = ctx.pop(STATS_KEY, None)
-    if stats is not None:
-        await stats.stop()

@@ -149,3 +149,15 @@ def job_end(
         retry_at=ms_to_datetime(ended.retry_at_ms) if ended.retry_at_ms else None,
         exception=ended.exception,
     )
+
+
+def exc_extra(exc: BaseException) -> Any:
+    """An exception's ``extra`` (a value, or a callable returning one), which arq attaches to the
+    failure log record for error trackers."""
+    extra = getattr(exc, "extra", None)
+    if callable(extra):
+        try:
+            return extra()
+        except Exception as e:
+            return f"<extra() raised {describe(e)}>"
+    return extra

@@ -21,7 +21,6 @@ from typing import Any
 
 logger = logging.getLogger("arq_django.worker")
 
-CTX_KEY = "arq_django_overruns"
 EXIT_STATUS = 3
 """Exit status of a worker that ended itself over overrunning threads (not 0: ``Restart=on-failure``)."""
 

@@ -21,9 +21,10 @@ from arq_django.jobs.routing import check_known, cron_jobs_for, jobs_for
 from arq_django.serializers import get_serializer
 from arq_django.tasks.setup import configured as tasks_configured
 from arq_django.tasks.setup import placeholder
-from arq_django.worker import hooks
 from arq_django.worker.cli import install
 from arq_django.worker.execute import Worker
+from arq_django.worker.extensions import configured
+from arq_django.worker.threads import SyncThreads
 
 install()
 
@@ -34,7 +35,9 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
     """Options for a worker serving ``queue`` (default ``ARQ_DJANGO['QUEUE']``).
 
     ``worker_class`` is arq_django's :class:`~arq_django.worker.execute.Worker`; the rest are its keyword
-    arguments. Use :func:`create_worker` to build one in-process.
+    arguments. Use :func:`create_worker` to build one in-process. The worker's extensions are
+    :func:`arq_django.worker.extensions.configured.factories`; its functions are bound to its
+    ``sync_threads``.
     """
     config = get_config()
     queue_name = queue or config.queue
@@ -49,7 +52,10 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
     job_timeout = to_seconds(overrides.get("job_timeout", config.job_timeout)) or config.job_timeout
     cron_specs = cron_jobs_for(queue_name)
     cron_names = {spec.name for spec in cron_specs}
-    functions = [to_function(s, job_timeout) for s in jobs_for(queue_name) if s.name not in cron_names]
+    threads = SyncThreads(config.sync_threads, config.sync_overrun_limit)
+    functions = [
+        to_function(s, job_timeout, threads) for s in jobs_for(queue_name) if s.name not in cron_names
+    ]
     if not functions and not cron_specs and not tasks:
         raise ImproperlyConfigured(
             f"no job runs on queue {queue_name!r}: every job is pinned to another queue with @job(queue=...)."
@@ -67,16 +73,15 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
     options: dict[str, Any] = {
         "worker_class": Worker,
         "functions": functions,
-        "cron_jobs": [to_cron_job(spec, job_timeout) for spec in cron_specs],
+        "cron_jobs": [to_cron_job(spec, job_timeout, threads) for spec in cron_specs],
         "allow_abort_jobs": True,
         "timezone": timezone.get_default_timezone(),
         "queue_name": queue_name,
         "redis_settings": redis_settings(config),
         "job_serializer": serializer.dumps,
         "job_deserializer": serializer.loads,
-        "on_startup": hooks.on_startup,
-        "on_shutdown": hooks.on_shutdown,
-        "on_job_start": hooks.on_job_start,
+        "extensions": configured.factories(config),
+        "sync_threads": threads,
         "max_jobs": config.max_jobs,
         "job_timeout": config.job_timeout,
         "keep_result": config.keep_result,

@@ -3,7 +3,8 @@
 One hash per queue, ``arq_django:stats:<queue>``, holds running totals (``outcome:<outcome>:<function>``),
 a duration histogram (``dur:<le>:<function>`` per bucket, ``dsum:<function>``) and, in one small hash per
 minute (``arq_django:stats:<queue>:m:<minute>``, kept two hours), the outcomes of recent jobs.
-:func:`record_job_outcomes` is the only writer; :class:`JobStats` feeds it from a worker's job events.
+:func:`record_job_outcomes` is the only writer; :class:`JobStats`, a worker extension, feeds it from the
+worker's job events.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from redis.asyncio import Redis as AsyncRedis
 
 from arq_django import keys
 from arq_django.worker.events import JobEnd, JobStart
+from arq_django.worker.extensions.base import WorkerExtension, WorkerHost
 
 logger = logging.getLogger("arq_django.worker.stats")
 
@@ -78,22 +80,31 @@ async def record_job_outcome(
     await record_job_outcomes(redis_client, queue, [(function, outcome, duration_s)])
 
 
-class JobStats:
-    """A worker listener counting every job's end into Redis.
+class JobStats(WorkerExtension):
+    """A worker extension counting every job's end into Redis (the worker's pool and queue, unless
+    given).
 
     Listeners must not block the worker's loop, so ends are buffered and written by a background task
     as soon as it can: one pipeline for whatever ended meanwhile. Redis errors are logged and the
     figures kept for the next try; accounting never fails a job.
     """
 
-    def __init__(self, redis_client: AsyncRedis, queue: str) -> None:
-        self.redis = redis_client
+    def __init__(self, redis_client: AsyncRedis | None = None, queue: str = "") -> None:
+        self.redis: AsyncRedis | None = redis_client
         self.queue = queue
         self._pending: list[tuple[str, str, float | None]] = []
         self._running: set[str] = set()
         self._due = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+
+    async def on_start(self, worker: WorkerHost) -> None:
+        if self.redis is None:
+            self.redis, self.queue = worker.pool, worker.queue_name
+        self.start()
+
+    async def on_stop(self, worker: WorkerHost) -> None:
+        await self.stop()
 
     def job_started(self, event: JobStart) -> None:
         self._running.add(event.job_id)
@@ -107,7 +118,8 @@ class JobStats:
 
     async def flush(self) -> None:
         batch, self._pending = self._pending, []
-        if not batch:
+        if not batch or self.redis is None:
+            self._pending = batch + self._pending
             return
         try:
             await record_job_outcomes(self.redis, self.queue, batch)

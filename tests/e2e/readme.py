@@ -6,7 +6,9 @@ Each code block the suite runs is preceded by a marker comment in README.md:
 - ``<!-- e2e: run -->``: shell commands run one by one (``cd`` changes the directory);
 - ``<!-- e2e: write PATH -->`` / ``<!-- e2e: append PATH -->``: a file of the new project;
 - ``<!-- e2e: serve -->``: long-running commands (workers, web servers), one per line;
-- ``<!-- e2e: shell -->``: a ``manage.py shell`` session: ``>>>`` lines, each followed by its output.
+- ``<!-- e2e: shell -->``: a ``manage.py shell`` session: ``>>>`` lines, each followed by its output;
+- ``<!-- e2e: example PATH -->``: a file (or the lines to append to one) outside the quick start, which
+  one test adds to its project (``example(PATH)``), e.g. the worker-extension example.
 
 So a change to the quick start changes what the suite does, and a block the suite needs but cannot
 find fails it.
@@ -22,7 +24,7 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 _BLOCK = re.compile(
-    r"<!-- e2e: (?P<kind>install|run|write|append|serve|shell)(?: (?P<path>\S+))? -->\n"
+    r"<!-- e2e: (?P<kind>install|run|write|append|serve|shell|example)(?: (?P<path>\S+))? -->\n"
     r"```\w*\n(?P<body>.*?)```",
     re.DOTALL,
 )
@@ -55,6 +57,13 @@ def blocks(text: str | None = None) -> list[Block]:
     """Every marked block of the README, in order."""
     text = README.read_text() if text is None else text
     return [Block(m["kind"], m["path"], m["body"]) for m in _BLOCK.finditer(text)]
+
+
+def example(path: str) -> str:
+    """The body of the README's ``example PATH`` block."""
+    found = [block.body for block in blocks() if block.kind == "example" and block.path == path]
+    assert len(found) == 1, f"the README has {len(found)} example blocks for {path}"
+    return found[0]
 
 
 def shell_steps(block: Block) -> list[ShellStep]:

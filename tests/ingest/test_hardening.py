@@ -124,8 +124,8 @@ async def test_the_in_worker_ingester_is_restarted_and_reported_down_meanwhile(
 
     monkeypatch.setattr(ListIngester, "_process", crash_twice)
     redis_client.lpush(KEYS.source, add(job_id="survivor"))
-    ctx: dict[str, Any] = {}
-    await background.start(ctx)
+    ingestion = background.ListIngestion()
+    await ingestion.start(None)
     try:
         await wait_for_async(lambda: asyncio.to_thread(read_down, redis_client, KEYS.source), timeout=10)
         report = (await asyncio.to_thread(health_report)).as_dict()
@@ -142,7 +142,7 @@ async def test_the_in_worker_ingester_is_restarted_and_reported_down_meanwhile(
         assert crashes == 2
         assert (await asyncio.to_thread(health_report)).as_dict()["checks"]["ingest"]["ok"] is True
     finally:
-        await background.stop(ctx)
+        await ingestion.stop()
         await aclose_pools()
     assert leftovers(redis_client) == []
 

@@ -125,7 +125,7 @@ async def test_queue_read_limit_caps_one_poll(pickle_pool: ArqRedis) -> None:
         redis_pool=pickle_pool,
         queue_read_limit=2,
         max_jobs=10,
-        on_job_start=None,  # our hooks expect main()'s on_startup
+        on_job_start=None,  # arq's hook (our workers set none): ctx["progress"] comes from an extension
     )
     try:
         for expected in (2, 4, 5):
