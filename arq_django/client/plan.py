@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from arq.constants import job_key_prefix, result_key_prefix
-from arq.jobs import serialize_job
-from arq.utils import timestamp_ms, to_ms
 from django.utils import timezone
 
 from arq_django.conf import get_config
@@ -20,6 +18,7 @@ from arq_django.jobs.priority import check_priority, shift_ms
 from arq_django.jobs.registry import JobSpec, registry
 from arq_django.jobs.routing import route
 from arq_django.jobs.unique import marker_key, unique_job_id
+from arq_django.keys import job_key_prefix, result_key_prefix
 from arq_django.serializers import Serializer, get_serializer
 
 Duration = int | float | timedelta
@@ -49,6 +48,8 @@ class JobPlan:
     """Run-at time relative to enqueue (``None``: an absolute ``_defer_until``); see :meth:`rebased`."""
     shift_ms: int = 0
     """How much earlier than its run-at time the job is scored, for its priority."""
+    max_tries: int | None = None
+    """The job's own ``max_tries`` (``None``: ``ARQ_DJANGO['MAX_TRIES']``), for its mirror row."""
 
     @property
     def job_key(self) -> str:
@@ -102,7 +103,7 @@ def plan_job(
     queue = route(spec, queue_name)
     priority = spec.priority if priority is None else check_priority(priority, f"enqueue({name!r})")
     shift = shift_ms(priority, config.priority_step)
-    now_ms = timestamp_ms()
+    now_ms = round(time.time() * 1000)
     delay_ms: int | None = 0
     if defer_until is not None:
         if not isinstance(defer_until, datetime):
@@ -112,7 +113,7 @@ def plan_job(
         run_at = round(defer_until.timestamp() * 1000)
         delay_ms = None
     elif defer_by is not None:
-        delay_ms = to_ms(defer_by)
+        delay_ms = _to_ms(defer_by)
         if delay_ms < 0:
             raise ValueError(f"enqueue({name!r}): _defer_by must not be negative, got {defer_by!r}.")
         run_at = now_ms + delay_ms
@@ -121,7 +122,7 @@ def plan_job(
     score = run_at - shift
     if score <= 0:
         raise ValueError(f"enqueue({name!r}): the run-at time must be after 1970, got {defer_until!r}.")
-    expires_ms = to_ms(expires) if expires is not None else None
+    expires_ms = _to_ms(expires) if expires is not None else None
     if expires_ms is not None and expires_ms <= 0:
         raise ValueError(f"enqueue({name!r}): _expires must be positive, got {expires!r}.")
     _bind(spec, args, kwargs)
@@ -142,7 +143,15 @@ def plan_job(
         priority=priority,
         delay_ms=delay_ms,
         shift_ms=shift,
+        max_tries=spec.max_tries,
     )
+
+
+def _to_ms(value: Duration) -> int:
+    """Milliseconds in a number of seconds or a ``timedelta`` (arq's rule: rounded to the nearest)."""
+    if isinstance(value, timedelta):
+        return round(value.total_seconds() * 1000)
+    return round(value * 1000)
 
 
 def _bind(spec: JobSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -183,11 +192,11 @@ def _serialize(
     enqueue_ms: int,
     serializer: Serializer,
 ) -> bytes:
+    # arq's job record, key for key (arq.jobs.serialize_job), so plain arq workers run it.
     try:
-        return serialize_job(function, args, kwargs, job_try, enqueue_ms, serializer=serializer.dumps)
+        return serializer.dumps({"t": job_try, "f": function, "a": args, "k": kwargs, "et": enqueue_ms})
     except Exception as e:
-        cause = e.__cause__ or e
-        raise PayloadError(_culprit(function, args, kwargs, serializer, cause)) from cause
+        raise PayloadError(_culprit(function, args, kwargs, serializer, e)) from e
 
 
 def _culprit(
