@@ -39,7 +39,7 @@ def enqueued_row(
     plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any], retry_of: JobResult | None = None
 ) -> JobResult:
     """The row for a job just written to Redis."""
-    deferred = plan.score > time.time() * 1000
+    deferred = plan.score > round(time.time() * 1000)
     args_data, kwargs_data = to_json_data(args), to_json_data(kwargs)
     # The same cleaning as the worker's writes (mirror.clean), or the job's two writers would disagree
     # on its id. A JSON payload shows a NUL as an escape, and it cannot hold a lone surrogate.
@@ -93,7 +93,7 @@ def _ms_to_datetime(ms: int) -> dt.datetime:
 def enqueued_update(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> RowUpdate:
     """The buffered form of :func:`enqueued_row`: what the writer thread upserts."""
     now = time.time()
-    deferred = plan.score > now * 1000
+    deferred = plan.score > round(now * 1000)
     if not (all(type(a) in _PLAIN for a in args) and all(type(v) in _PLAIN for v in kwargs.values())):
         args, kwargs = _snapshot(plan, args, kwargs)
     return RowUpdate(
