@@ -12,7 +12,8 @@ the worker writes the row when the job starts, as it does with ``MIRROR_ON_ENQUE
 database will not take yet (SQLite locked by another writer, PostgreSQL restarting) is retried for up
 to :data:`RETRY_FOR` seconds, then given up with an error naming its jobs.
 
-The thread opens its own database connection and closes it once idle for :data:`IDLE_CLOSE` seconds.
+The thread opens its own database connection and closes it whenever it has written everything it
+held, so no connection outlives a burst of enqueues (nor blocks dropping a test database).
 A forked child starts with an empty buffer and no thread (its parent still owns the rows it had).
 """
 
@@ -39,8 +40,6 @@ BATCH_SIZE: Final = 2000
 """Most rows written in one statement; more wait for the next, at once."""
 RETRY_FOR = 30.0
 """Seconds a batch is retried while the database refuses it (locked, down); then it is given up."""
-IDLE_CLOSE: Final = 5.0
-"""Seconds without rows after which the thread closes its database connection."""
 WAIT_AT_EXIT: Final = 5.0
 """Longest the interpreter's exit waits for the buffer to be written."""
 WAIT_AT_REQUEST_END: Final = 1.0
@@ -97,8 +96,7 @@ class RowBuffer:
     def _take(self) -> list[RowUpdate]:
         with self._lock:
             while not self._pending:
-                if not self._changed.wait(IDLE_CLOSE) and not self._pending:
-                    connections.close_all()  # this thread's connections only (they are per thread)
+                self._changed.wait()
             if not self._urgent and len(self._pending) < BATCH_SIZE:
                 self._changed.wait(FLUSH_INTERVAL)  # gather: only a flush() cuts this short
             self._urgent = False
@@ -110,6 +108,8 @@ class RowBuffer:
             batch = self._take()
             try:
                 write_batch(batch)
+                if not self._pending:  # idle: hold no connection (this thread's only) between bursts
+                    connections.close_all()
             except BaseException:  # never leave flush() waiters hanging, whatever happened
                 logger.exception("result mirror: the enqueue-time row writer failed")
             with self._lock:
@@ -124,7 +124,7 @@ def write_batch(batch: list[RowUpdate]) -> None:
         old = unique.get(row.job_id)
         unique[row.job_id] = row if old is None else merge(old, row)
     deadline = time.monotonic() + RETRY_FOR
-    delay = 0.05
+    delay = 0.0  # the first retry at once: a connection the server closed while idle reconnects
     warned = False
     while True:
         try:
@@ -137,7 +137,7 @@ def write_batch(batch: list[RowUpdate]) -> None:
             if time.monotonic() + delay > deadline:
                 _give_up(list(unique.values()), e)
                 return
-            if not warned:
+            if delay and not warned:
                 logger.warning(
                     "result mirror: %d enqueue-time rows cannot be written yet (%s: %s); retrying for up "
                     "to %.0f s",
@@ -148,7 +148,7 @@ def write_batch(batch: list[RowUpdate]) -> None:
                 )
                 warned = True
             time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            delay = min(max(delay * 2, 0.05), 1.0)
         except Exception as e:
             _give_up(list(unique.values()), e)
             return

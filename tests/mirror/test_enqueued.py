@@ -12,7 +12,7 @@ import threading
 
 import pytest
 import redis
-from django.db import OperationalError, transaction
+from django.db import OperationalError, connections, transaction
 
 from arq_django import aenqueue, enqueue, flush_rows
 from arq_django.keys import job_key_prefix
@@ -155,16 +155,18 @@ async def test_aenqueue_uses_the_buffer_not_a_thread_hop_per_call(redis_url, mon
     assert row.status == Status.DEFERRED and row.scheduled_for is not None
 
 
-def test_the_writer_thread_closes_its_connection_when_idle(redis_url, monkeypatch):
-    closed_by: list[str] = []
+def test_the_writer_thread_holds_no_connection_once_it_has_written_everything(redis_url, monkeypatch):
+    closed: list[tuple[str, bool]] = []
     real = buffer.connections.close_all
-    monkeypatch.setattr(buffer, "IDLE_CLOSE", 0.05)
-    monkeypatch.setattr(
-        buffer.connections, "close_all", lambda: closed_by.append(threading.current_thread().name) or real()
-    )
+
+    def close_all() -> None:
+        real()
+        closed.append((threading.current_thread().name, connections["default"].connection is None))
+
+    monkeypatch.setattr(buffer.connections, "close_all", close_all)
     enqueue("add", 1, 2)
     assert flush_rows(10)
-    wait_for(lambda: "arq_django-enqueued-rows" in closed_by, timeout=5)
+    assert closed == [("arq_django-enqueued-rows", True)]  # closed before flush_rows() returned
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="fork only")
