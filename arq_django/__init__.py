@@ -1,7 +1,7 @@
 """arq_django: the Django integration for the asyncio job queue arq."""
 
 from arq_django.client.abort import aabort, abort
-from arq_django.client.enqueue import aenqueue, enqueue, enqueue_on_commit
+from arq_django.client.enqueue import aenqueue, enqueue, enqueue_on_commit, flush_rows
 from arq_django.client.handle import JobHandle, JobState
 from arq_django.exceptions import (
     ArqDjangoError,
@@ -43,5 +43,6 @@ __all__ = [
     "aenqueue",
     "enqueue",
     "enqueue_on_commit",
+    "flush_rows",
     "job",
 ]

@@ -187,3 +187,13 @@ async def wait_for_async(
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s: {predicate}")
         await asyncio.sleep(interval)
+
+
+@pytest.fixture(autouse=True)
+def _enqueued_rows_written() -> Iterator[None]:
+    """Mirror rows a test's enqueues buffered are written before its database is emptied (this
+    fixture's teardown runs before pytest-django's), never into the next test's."""
+    yield
+    buffer = sys.modules.get("arq_django.mirror.buffer")
+    if buffer is not None:
+        buffer.flush(10)

@@ -1,12 +1,13 @@
 """``enqueue()`` and ``aenqueue()``: write the same keys with the same commands as arq's ``enqueue_job``.
 
-The sync path uses one pooled redis-py client and never starts an event loop. A generated id cannot
-collide, so that path is a single round trip (MULTI, PSETEX job, ZADD queue, LPUSH + LTRIM wake signal,
-EXEC); a caller-chosen ``_job_id`` (or a unique job's derived id) adds arq's WATCH / EXISTS guard so a
-second enqueue with the same id returns ``None``. The wake signal (:func:`queue_wake`) lets an idle
-worker start the job at once. ``_on_commit=True`` / :func:`enqueue_on_commit` defer the write to
+The sync path uses one pooled redis-py client and never starts an event loop. Both paths are one round
+trip, one Lua script (:mod:`arq_django.client.write`: PSETEX job, ZADD queue, LPUSH + LTRIM wake
+signal); a caller-chosen ``_job_id`` (or a unique job's derived id) is checked inside the script, so a
+second enqueue with the same id returns ``None``. The wake signal lets an idle worker start the job at
+once. ``_on_commit=True`` / :func:`enqueue_on_commit` defer the write to
 ``transaction.on_commit``. With the result mirror on, the job's ``JobResult`` row is created once
-Redis has the job (:mod:`arq_django.mirror.enqueued`).
+Redis has the job: batched by a background thread outside a transaction, inside the caller's
+transaction otherwise (:mod:`arq_django.mirror.enqueued`).
 """
 
 from __future__ import annotations
@@ -17,19 +18,16 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import redis
 from django.db import transaction
-from redis.asyncio import Redis as AsyncRedis
 from redis.asyncio.client import Pipeline as AsyncPipeline
 from redis.client import Pipeline
 
 from arq_django import keys
 from arq_django.client.handle import JobHandle
 from arq_django.client.plan import Duration, JobPlan, plan_job
-from arq_django.client.wire import timestamp_ms
+from arq_django.client.write import awrite as awrite
+from arq_django.client.write import write as write
 from arq_django.conf import get_config
-from arq_django.connection import async_pool, redis_failure, sync_client
-from arq_django.exceptions import EnqueueError
 
 logger = logging.getLogger("arq_django.client.enqueue")
 
@@ -46,91 +44,6 @@ def _queue_commands(pipe: Pipeline | AsyncPipeline, plan: JobPlan) -> None:
     pipe.psetex(plan.job_key, plan.expires_ms, plan.payload)
     pipe.zadd(plan.queue_name, {plan.job_id: plan.score})
     queue_wake(pipe, plan.queue_name)
-
-
-def _enqueue_error(plan: JobPlan, e: Exception) -> EnqueueError:
-    return EnqueueError(
-        f"could not enqueue job {plan.function!r} on queue {plan.queue_name!r}: {redis_failure(e)}. "
-        "Nothing was written; check ARQ_DJANGO['REDIS_URL'] and that Redis is running."
-    )
-
-
-def _stale(started: float) -> bool:
-    """A pooled connection left from before a Redis restart fails at once; a server that is really
-    unreachable takes the connect timeout. Only the first earns one more, fresh try."""
-    return time.monotonic() - started < get_config().connect_timeout / 2
-
-
-def write(plan: JobPlan) -> bool:
-    """Write a planned job with the sync client; ``False`` when the id already exists."""
-    client = sync_client()
-    started = time.monotonic()
-    try:
-        try:
-            return _write_once(client, plan)
-        except redis.ConnectionError:
-            if not _stale(started):
-                raise
-            return _write_once(client, plan)
-    except redis.RedisError as e:
-        raise _enqueue_error(plan, e) from e
-
-
-def _write_once(client: redis.Redis, plan: JobPlan) -> bool:
-    if not plan.guarded:
-        with client.pipeline(transaction=True) as pipe:
-            _queue_commands(pipe, plan)
-            pipe.execute()
-        return True
-    with client.pipeline(transaction=True) as pipe:
-        pipe.watch(*plan.guard_keys)  # type: ignore[no-untyped-call]
-        if pipe.exists(*plan.guard_keys):
-            return False
-        pipe.multi()
-        if plan.stale_keys:
-            pipe.delete(*plan.stale_keys)
-        _queue_commands(pipe, plan)
-        try:
-            pipe.execute()
-        except redis.WatchError:
-            return False
-        return True
-
-
-async def awrite(plan: JobPlan) -> bool:
-    """Async twin of :func:`write`, on the running loop's ``ArqRedis`` pool."""
-    pool = async_pool()
-    started = time.monotonic()
-    try:
-        try:
-            return await _awrite_once(pool, plan)
-        except redis.ConnectionError:
-            if not _stale(started):
-                raise
-            return await _awrite_once(pool, plan)
-    except redis.RedisError as e:
-        raise _enqueue_error(plan, e) from e
-
-
-async def _awrite_once(pool: AsyncRedis, plan: JobPlan) -> bool:
-    if not plan.guarded:
-        async with pool.pipeline(transaction=True) as pipe:
-            _queue_commands(pipe, plan)
-            await pipe.execute()
-        return True
-    async with pool.pipeline(transaction=True) as pipe:
-        await pipe.watch(*plan.guard_keys)
-        if await pipe.exists(*plan.guard_keys):
-            return False
-        pipe.multi()  # type: ignore[no-untyped-call]
-        if plan.stale_keys:
-            pipe.delete(*plan.stale_keys)
-        _queue_commands(pipe, plan)
-        try:
-            await pipe.execute()
-        except redis.WatchError:
-            return False
-        return True
 
 
 def _mirror_on_enqueue() -> bool:
@@ -186,6 +99,16 @@ def record(plan: JobPlan, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None
         record_enqueued(plan, args, kwargs)
 
 
+def flush_rows(timeout: float | None = None) -> bool:
+    """Write the mirror rows this process's enqueues buffered (outside a transaction) now, and wait
+    for them, at most ``timeout`` seconds; ``False`` if that was not enough. Without it they are written
+    within about 50 ms, at the end of a request and at exit. Tests and scripts call it before reading
+    ``JobResult`` rows they just enqueued."""
+    from arq_django.mirror import buffer  # models load only once apps are ready
+
+    return buffer.flush(timeout)
+
+
 def enqueue_on_commit(
     name: str | Callable[..., Any],
     *args: Any,
@@ -226,7 +149,7 @@ def _write_on_commit(
     plan: JobPlan, using: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> JobHandle:
     def write_at_commit() -> None:
-        at_commit = plan.rebased(timestamp_ms())
+        at_commit = plan.rebased(round(time.time() * 1000))
         if not write(at_commit):
             logger.info("job %s (%s) not enqueued at commit: its id is taken", plan.job_id, plan.function)
             return

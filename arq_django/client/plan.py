@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -10,7 +11,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from arq_django.client.wire import encode_job, timestamp_ms, to_ms
+from arq_django.client.wire import encode_job
 from arq_django.conf import get_config
 from arq_django.exceptions import InvalidArguments, PayloadError
 from arq_django.jobs.job_ids import check_job_id
@@ -48,6 +49,8 @@ class JobPlan:
     """Run-at time relative to enqueue (``None``: an absolute ``_defer_until``); see :meth:`rebased`."""
     shift_ms: int = 0
     """How much earlier than its run-at time the job is scored, for its priority."""
+    max_tries: int | None = None
+    """The job's own ``max_tries`` (``None``: ``ARQ_DJANGO['MAX_TRIES']``), for its mirror row."""
 
     @property
     def job_key(self) -> str:
@@ -101,7 +104,7 @@ def plan_job(
     queue = route(spec, queue_name)
     priority = spec.priority if priority is None else check_priority(priority, f"enqueue({name!r})")
     shift = shift_ms(priority, config.priority_step)
-    now_ms = timestamp_ms()
+    now_ms = round(time.time() * 1000)
     delay_ms: int | None = 0
     if defer_until is not None:
         if not isinstance(defer_until, datetime):
@@ -111,7 +114,7 @@ def plan_job(
         run_at = round(defer_until.timestamp() * 1000)
         delay_ms = None
     elif defer_by is not None:
-        delay_ms = to_ms(defer_by)
+        delay_ms = _to_ms(defer_by)
         if delay_ms < 0:
             raise ValueError(f"enqueue({name!r}): _defer_by must not be negative, got {defer_by!r}.")
         run_at = now_ms + delay_ms
@@ -120,7 +123,7 @@ def plan_job(
     score = run_at - shift
     if score <= 0:
         raise ValueError(f"enqueue({name!r}): the run-at time must be after 1970, got {defer_until!r}.")
-    expires_ms = to_ms(expires) if expires is not None else None
+    expires_ms = _to_ms(expires) if expires is not None else None
     if expires_ms is not None and expires_ms <= 0:
         raise ValueError(f"enqueue({name!r}): _expires must be positive, got {expires!r}.")
     _bind(spec, args, kwargs)
@@ -141,7 +144,15 @@ def plan_job(
         priority=priority,
         delay_ms=delay_ms,
         shift_ms=shift,
+        max_tries=spec.max_tries,
     )
+
+
+def _to_ms(value: Duration) -> int:
+    """Milliseconds in a number of seconds or a ``timedelta`` (arq's rule: rounded to the nearest)."""
+    if isinstance(value, timedelta):
+        return round(value.total_seconds() * 1000)
+    return round(value * 1000)
 
 
 def _bind(spec: JobSpec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -182,11 +193,11 @@ def _serialize(
     enqueue_ms: int,
     serializer: Serializer,
 ) -> bytes:
+    # arq's job record, key for key (arq.jobs.serialize_job), so plain arq workers run it.
     try:
         return encode_job(function, args, kwargs, job_try, enqueue_ms, serializer.dumps)
     except Exception as e:
-        cause = e.__cause__ or e
-        raise PayloadError(_culprit(function, args, kwargs, serializer, cause)) from cause
+        raise PayloadError(_culprit(function, args, kwargs, serializer, e)) from e
 
 
 def _culprit(

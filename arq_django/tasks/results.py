@@ -77,10 +77,18 @@ def exception_path(error: str, traceback: str) -> str:
     return name if "." in name else f"builtins.{name}"
 
 
+def _wrote_buffered_rows() -> bool:
+    from arq_django.mirror import buffer
+
+    return not buffer.rows.idle and buffer.flush(buffer.WAIT_AT_REQUEST_END)
+
+
 def _from_row(result_id: str) -> Found | None:
     from arq_django.models import JobResult
 
     row = JobResult.objects.filter(job_id=result_id).first()
+    if row is None and _wrote_buffered_rows():  # read-your-writes: this process's enqueue rows first
+        row = JobResult.objects.filter(job_id=result_id).first()
     if row is None:
         return None
     state = JobState(row.status)

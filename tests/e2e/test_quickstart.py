@@ -78,6 +78,21 @@ def test_sync_retrying_failing_and_cron_jobs_reach_their_rows(stack: Stack) -> N
     assert cron[0]["result"] == "report sent"
 
 
+def test_a_shell_that_enqueues_and_exits_leaves_its_row_written(stack: Stack) -> None:
+    """Outside a transaction the enqueue-time row is buffered: the process writes it before it exits
+    (and a burst of enqueues is written in batches, every row present)."""
+    out = stack.project.shell(
+        "from arq_django import enqueue\n"
+        "ids = [enqueue('shop.jobs.add', i, 1, _defer_by=3600).job_id for i in range(50)]\n"
+        "print(' '.join(ids))"
+    )
+    ids = out.strip().splitlines()[-1].split()
+    assert len(ids) == 50
+    found = {row["job_id"]: row for row in stack.project.rows("status = ?", ("deferred",))}
+    assert set(ids) <= set(found), f"{len(set(ids) - set(found))} rows missing right after the shell exited"
+    assert found[ids[7]]["args"] == [7, 1]
+
+
 def test_a_plain_arq_producer_enqueues_and_reads_the_result(stack: Stack) -> None:
     """arq's own client with a JSON serializer, in the user's venv, no Django at all."""
     stack.ensure_worker()

@@ -15,7 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from arq_django import enqueue
+from arq_django import enqueue, flush_rows
 from arq_django.connection import sync_client
 from arq_django.mirror import listener
 from arq_django.mirror.clean import fit_id
@@ -158,5 +158,6 @@ def test_the_listener_writes_the_jobs_after_a_bad_one(redis_url):
 
 def test_enqueue_writes_the_queued_row_of_a_job_with_a_nul_in_its_arguments(redis_url):
     handle = enqueue("echo", "a\x00b", key="\x00")
+    assert flush_rows(10)  # outside a transaction the row is buffered
     row = JobResult.objects.get(job_id=handle.job_id)
     assert row.status == Status.QUEUED and row.args == ["a\\x00b"] and row.kwargs == {"key": "\\x00"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 
@@ -11,7 +12,7 @@ from arq.connections import RedisSettings
 from asgiref.sync import sync_to_async
 from django.db import OperationalError, connections
 
-from arq_django import aenqueue
+from arq_django import aenqueue, flush_rows
 from arq_django.client.abort import aabort
 from arq_django.connection import aclose_pools
 from arq_django.mirror import listener
@@ -37,6 +38,7 @@ async def test_complete_failed_and_progress_through_a_real_worker(redis_url, red
     bad = await aenqueue("boom", "kaput")
     running = await aenqueue("gated", "gate:a", progress=0.5)
     sync_running = await aenqueue("sync_gated", "gate:b")
+    assert await asyncio.to_thread(flush_rows, 10)  # the enqueue-time rows are buffered
     queued = await JobResult.objects.aget(job_id=ok.job_id)
     assert queued.status == Status.QUEUED and queued.args == [1, 2] and queued.kwargs == {}
     assert queued.enqueued_at is not None and queued.max_tries == 5 and queued.scheduled_for is None
@@ -81,6 +83,7 @@ async def test_retrying_then_complete_on_the_next_try(redis_url, redis_client):
 async def test_abort_running_queued_and_deferred_jobs(redis_url, redis_client):
     queued = await aenqueue("add", 1, 1)
     deferred = await aenqueue("add", 2, 2, _defer_by=dt.timedelta(hours=1))
+    assert await asyncio.to_thread(flush_rows, 10)  # the enqueue-time rows are buffered
     row = await JobResult.objects.aget(job_id=deferred.job_id)
     assert row.status == Status.DEFERRED and row.scheduled_for > dt.datetime.now(dt.UTC)
     assert await aabort(queued.job_id) and await aabort(deferred.job_id)
@@ -97,6 +100,7 @@ async def test_abort_running_queued_and_deferred_jobs(redis_url, redis_client):
 
 async def test_deferred_job_runs_when_due(redis_url):
     handle = await aenqueue("add", 3, 4, _defer_by=dt.timedelta(milliseconds=300))
+    assert await asyncio.to_thread(flush_rows, 10)  # the enqueue-time rows are buffered
     row = await JobResult.objects.aget(job_id=handle.job_id)
     assert row.status == Status.DEFERRED
     async with background_worker(burst_wait_deferred=True):  # a burst worker leaves deferred jobs otherwise

@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from django.db import connection
 
-from arq_django import JobFailed, enqueue
+from arq_django import JobFailed, enqueue, flush_rows
 from arq_django.models import JobResult
 from tests.conftest import wait_for
 
@@ -94,6 +94,7 @@ def test_a_killed_worker_s_rows_are_filled_by_the_next_worker(start_worker):
     first = start_worker(env={"ARQ_MIRROR_FLUSH_INTERVAL": "3600"})  # it never flushes on its own
     done = [enqueue("add", i, 10) for i in range(5)]
     failed = enqueue("boom", "before the crash")
+    assert flush_rows(10)  # the enqueue-time rows (buffered outside a transaction)
     assert [h.result(timeout=30) for h in done] == [10, 11, 12, 13, 14]
     with pytest.raises(JobFailed):
         failed.result(timeout=30)

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from arq_django.client.enqueue import flush_rows
 from arq_django.exceptions import ArqDjangoError
 from arq_django.management.commands._output import duration, json_argument, write_json
 from arq_django.ops.actions import submit
@@ -38,6 +39,7 @@ class Command(BaseCommand):
             )
         except (ArqDjangoError, ValueError, TypeError) as e:
             raise CommandError(str(e)) from e
+        flush_rows()  # the mirror rows exist once the command returns
         if handle is None:
             raise CommandError(f"job {options['job_id']!r} already exists: nothing was enqueued")
         if options["json"]:

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from arq_django.client.enqueue import flush_rows
 from arq_django.management.commands._output import redis_errors, since, write_json
 from arq_django.ops.actions import retry, retry_failed
 
@@ -33,6 +34,7 @@ class Command(BaseCommand):
                 )
             else:
                 outcomes = retry(options["job_ids"])
+        flush_rows()  # the mirror rows exist once the command returns
         if options["json"]:
             write_json(self.stdout, [o.__dict__ for o in outcomes])
         else:

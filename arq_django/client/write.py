@@ -1,0 +1,131 @@
+"""One planned job into Redis: a single Lua script, one round trip, for the sync and the async client.
+
+The script writes exactly what arq's ``enqueue_job`` writes (``PSETEX arq:job:<id>`` with the record
+and its TTL, ``ZADD <queue> <score> <id>``) plus our wake token (``LPUSH`` + ``LTRIM`` on
+:func:`arq_django.keys.wake_key`), so plain arq workers and ours read the same keys. A guarded write
+(a caller-chosen ``_job_id``, a unique job) checks its guard keys inside the script and returns 0 when
+one exists: arq's WATCH / EXISTS / MULTI dance without its extra round trips or its race.
+
+The script is sent as ``EVALSHA`` with its SHA-1 computed here; after a Redis restart or ``SCRIPT
+FLUSH`` the first call gets ``NOSCRIPT`` and repeats as ``EVAL``, which loads it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+import redis
+from redis.asyncio import Redis as AsyncRedis
+
+from arq_django import keys
+from arq_django.client.plan import JobPlan
+from arq_django.conf import get_config
+from arq_django.connection import async_pool, redis_failure, sync_client
+from arq_django.exceptions import EnqueueError
+
+SCRIPT = """
+-- KEYS: job key, queue, wake list, then ARGV[5] guard keys (any existing: the id is taken, return 0),
+-- then keys to delete first (a unique job's old result). ARGV: record, TTL ms, job id, score, guard count.
+local guards = tonumber(ARGV[5])
+for i = 4, 3 + guards do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
+end
+for i = 4 + guards, #KEYS do redis.call('DEL', KEYS[i]) end
+redis.call('PSETEX', KEYS[1], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+redis.call('LPUSH', KEYS[3], '1')
+redis.call('LTRIM', KEYS[3], 0, WAKE_CAP - 1)
+return 1
+""".replace("WAKE_CAP", str(keys.WAKE_CAP))
+SHA = hashlib.sha1(SCRIPT.encode()).hexdigest()
+
+
+def script_args(plan: JobPlan) -> tuple[Any, ...]:
+    """``numkeys, *keys, *argv`` of the script for ``plan``."""
+    if plan.guarded:
+        guards, stale = plan.guard_keys, plan.stale_keys
+        return (
+            3 + len(guards) + len(stale),
+            plan.job_key,
+            plan.queue_name,
+            keys.wake_key(plan.queue_name),
+            *guards,
+            *stale,
+            plan.payload,
+            plan.expires_ms,
+            plan.job_id,
+            plan.score,
+            len(guards),
+        )
+    return (
+        3,
+        plan.job_key,
+        plan.queue_name,
+        keys.WAKE_PREFIX + plan.queue_name,
+        plan.payload,
+        plan.expires_ms,
+        plan.job_id,
+        plan.score,
+        0,
+    )
+
+
+def _enqueue_error(plan: JobPlan, e: Exception) -> EnqueueError:
+    return EnqueueError(
+        f"could not enqueue job {plan.function!r} on queue {plan.queue_name!r}: {redis_failure(e)}. "
+        "Nothing was written; check ARQ_DJANGO['REDIS_URL'] and that Redis is running."
+    )
+
+
+def _stale(started: float) -> bool:
+    """A pooled connection left from before a Redis restart fails at once; a server that is really
+    unreachable takes the connect timeout. Only the first earns one more, fresh try."""
+    return time.monotonic() - started < get_config().connect_timeout / 2
+
+
+def write(plan: JobPlan) -> bool:
+    """Write a planned job with the sync client; ``False`` when its guarded id is already taken."""
+    client = sync_client()
+    args = script_args(plan)
+    started = time.monotonic()
+    try:
+        try:
+            return _run(client, args)
+        except redis.ConnectionError:
+            if not _stale(started):
+                raise
+            return _run(client, args)
+    except redis.RedisError as e:
+        raise _enqueue_error(plan, e) from e
+
+
+def _run(client: redis.Redis, args: tuple[Any, ...]) -> bool:
+    try:
+        return bool(client.execute_command("EVALSHA", SHA, *args))  # type: ignore[no-untyped-call]
+    except redis.exceptions.NoScriptError:
+        return bool(client.execute_command("EVAL", SCRIPT, *args))  # type: ignore[no-untyped-call]
+
+
+async def awrite(plan: JobPlan) -> bool:
+    """Async twin of :func:`write`, on the running loop's pool: one ``EVALSHA``, one reply to parse."""
+    client = async_pool()
+    args = script_args(plan)
+    started = time.monotonic()
+    try:
+        try:
+            return await _arun(client, args)
+        except redis.ConnectionError:
+            if not _stale(started):
+                raise
+            return await _arun(client, args)
+    except redis.RedisError as e:
+        raise _enqueue_error(plan, e) from e
+
+
+async def _arun(client: AsyncRedis, args: tuple[Any, ...]) -> bool:
+    try:
+        return bool(await client.execute_command("EVALSHA", SHA, *args))  # type: ignore[no-untyped-call]
+    except redis.exceptions.NoScriptError:
+        return bool(await client.execute_command("EVAL", SCRIPT, *args))  # type: ignore[no-untyped-call]
