@@ -6,6 +6,7 @@ from arq_django.client.handle import JobHandle, JobState
 from arq_django.exceptions import (
     ArqDjangoError,
     EnqueueError,
+    EnqueueNotConfirmed,
     InvalidArguments,
     JobFailed,
     JobNotRegistered,
@@ -22,6 +23,7 @@ from arq_django.jobs.registry import job
 __all__ = [
     "ArqDjangoError",
     "EnqueueError",
+    "EnqueueNotConfirmed",
     "InvalidArguments",
     "JobFailed",
     "JobFunction",

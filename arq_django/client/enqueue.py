@@ -28,7 +28,9 @@ from arq_django import keys
 from arq_django.client.handle import JobHandle
 from arq_django.client.plan import Duration, JobPlan, plan_job
 from arq_django.conf import get_config
-from arq_django.connection import async_pool, redis_failure, sync_client
+from arq_django.connection import async_pool, redis_failure, server_for, sync_client
+from arq_django.connection.replicas import check_confirmed as _confirm
+from arq_django.connection.replicas import write_pipeline as _pipeline
 from arq_django.exceptions import EnqueueError
 
 logger = logging.getLogger("arq_django.client.enqueue")
@@ -50,7 +52,8 @@ def _queue_commands(pipe: Pipeline | AsyncPipeline, plan: JobPlan) -> None:
 
 def _enqueue_error(plan: JobPlan, e: Exception) -> EnqueueError:
     return EnqueueError(
-        f"could not enqueue job {plan.function!r} on queue {plan.queue_name!r}: {redis_failure(e)}. "
+        f"could not enqueue job {plan.function!r} on queue {plan.queue_name!r}: "
+        f"{redis_failure(e, server=server_for(plan.queue_name))}. "
         "Nothing was written; check ARQ_DJANGO['REDIS_URL'] and that Redis is running."
     )
 
@@ -63,7 +66,7 @@ def _stale(started: float) -> bool:
 
 def write(plan: JobPlan) -> bool:
     """Write a planned job with the sync client; ``False`` when the id already exists."""
-    client = sync_client()
+    client = sync_client(queue=plan.queue_name)
     started = time.monotonic()
     try:
         try:
@@ -78,12 +81,13 @@ def write(plan: JobPlan) -> bool:
 
 def _write_once(client: redis.Redis, plan: JobPlan) -> bool:
     if not plan.guarded:
-        with client.pipeline(transaction=True) as pipe:
+        with _pipeline(client) as pipe:
             _queue_commands(pipe, plan)
             pipe.execute()
+        _confirm(pipe, plan)
         return True
-    with client.pipeline(transaction=True) as pipe:
-        pipe.watch(*plan.guard_keys)  # type: ignore[no-untyped-call]
+    with _pipeline(client) as pipe:
+        pipe.watch(*plan.guard_keys)
         if pipe.exists(*plan.guard_keys):
             return False
         pipe.multi()
@@ -94,12 +98,13 @@ def _write_once(client: redis.Redis, plan: JobPlan) -> bool:
             pipe.execute()
         except redis.WatchError:
             return False
-        return True
+    _confirm(pipe, plan)
+    return True
 
 
 async def awrite(plan: JobPlan) -> bool:
     """Async twin of :func:`write`, on the running loop's ``ArqRedis`` pool."""
-    pool = async_pool()
+    pool = async_pool(queue=plan.queue_name)
     started = time.monotonic()
     try:
         try:
@@ -114,15 +119,16 @@ async def awrite(plan: JobPlan) -> bool:
 
 async def _awrite_once(pool: ArqRedis, plan: JobPlan) -> bool:
     if not plan.guarded:
-        async with pool.pipeline(transaction=True) as pipe:
+        async with _pipeline(pool) as pipe:
             _queue_commands(pipe, plan)
             await pipe.execute()
+        _confirm(pipe, plan)
         return True
-    async with pool.pipeline(transaction=True) as pipe:
+    async with _pipeline(pool) as pipe:
         await pipe.watch(*plan.guard_keys)
         if await pipe.exists(*plan.guard_keys):
             return False
-        pipe.multi()  # type: ignore[no-untyped-call]
+        pipe.multi()
         if plan.stale_keys:
             pipe.delete(*plan.stale_keys)
         _queue_commands(pipe, plan)
@@ -130,7 +136,8 @@ async def _awrite_once(pool: ArqRedis, plan: JobPlan) -> bool:
             await pipe.execute()
         except redis.WatchError:
             return False
-        return True
+    _confirm(pipe, plan)
+    return True
 
 
 def _mirror_on_enqueue() -> bool:

@@ -71,7 +71,7 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         "allow_abort_jobs": True,
         "timezone": timezone.get_default_timezone(),
         "queue_name": queue_name,
-        "redis_settings": redis_settings(config),
+        "redis_settings": redis_settings(config, queue_name),
         "job_serializer": serializer.dumps,
         "job_deserializer": serializer.loads,
         "on_startup": hooks.on_startup,
