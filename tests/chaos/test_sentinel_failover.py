@@ -20,7 +20,7 @@ import redis
 from arq_django import EnqueueError, enqueue
 from arq_django.connection import close_sync_clients
 from tests.chaos.test_faults import report
-from tests.conftest import wait_for
+from tests.conftest import WorkerProcess, wait_for
 from tests.redis_servers import SentinelSet, start_sentinel_set
 
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
@@ -89,9 +89,10 @@ def test_sentinel_failover_mid_run(wait_replicas, tmp_path: Path, settings, redi
         "CONNECT_TIMEOUT": 0.5,
     }
     settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, **extra}
+    workers: list[WorkerProcess] = []
     try:
         env = {"REDIS_URL": cluster.url(), "ARQ_DJANGO_EXTRA": json.dumps(extra), "ARQ_MAX_JOBS": "50"}
-        workers = [start_worker(cli="manage", env=env) for _ in range(2)]
+        workers += [start_worker(cli="manage", env=env) for _ in range(2)]
         ids = [f"{key}:{i}" for i in range(JOBS)]
         producers = [Producer(ids[p::PRODUCERS], key, redis_url) for p in range(PRODUCERS)]
         threads = [threading.Thread(target=p.run) for p in producers]
@@ -133,5 +134,7 @@ def test_sentinel_failover_mid_run(wait_replicas, tmp_path: Path, settings, redi
             assert lost == 0
         assert producers_s <= failover_s + 2 and workers_s <= failover_s + 2
     finally:
+        for w in workers:  # before the set: a worker whose Redis is gone waits it out
+            w.stop()
         close_sync_clients()
         cluster.stop()
