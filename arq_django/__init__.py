@@ -6,6 +6,7 @@ from arq_django.client.handle import JobHandle, JobState
 from arq_django.exceptions import (
     ArqDjangoError,
     EnqueueError,
+    EnqueueNotConfirmed,
     InvalidArguments,
     JobFailed,
     JobNotRegistered,
@@ -24,6 +25,7 @@ from arq_django.worker.extensions import WorkerExtension
 __all__ = [
     "ArqDjangoError",
     "EnqueueError",
+    "EnqueueNotConfirmed",
     "InvalidArguments",
     "JobFailed",
     "JobFunction",

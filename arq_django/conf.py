@@ -11,12 +11,15 @@ import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.dispatch import receiver
+
+if TYPE_CHECKING:
+    from arq_django.connection.servers import RedisServer
 
 HEALTH_CHECK_NAMES = ("redis", "database", "workers", "backlog")
 
@@ -107,12 +110,30 @@ def _optional(check: Callable[[str, Any], Any]) -> Parse:
 
 
 def _redis_url(key: str, url: Any, raw: Mapping[str, Any]) -> str:
-    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
+    _server(key, url, raw)
+    return str(url)
+
+
+def _server(key: str, value: Any, raw: Mapping[str, Any]) -> RedisServer:
+    from arq_django.connection.servers import parse_server  # imports the package: not at conf's import
+
+    return parse_server(raw["REDIS_URL"], dict(raw), "ARQ_DJANGO")
+
+
+def _queue_servers(key: str, value: Any, raw: Mapping[str, Any]) -> dict[str, RedisServer]:
+    from arq_django.connection.servers import parse_queue_servers
+
+    return parse_queue_servers(raw["QUEUES"], dict(raw), _server(key, value, raw))
+
+
+def _wait_timeout(key: str, value: Any, raw: Mapping[str, Any]) -> float:
+    seconds = _positive_seconds(key, value)
+    if raw["ENQUEUE_WAIT_REPLICAS"] and seconds >= _seconds("SOCKET_TIMEOUT", raw["SOCKET_TIMEOUT"]):
         raise ImproperlyConfigured(
-            "ARQ_DJANGO['REDIS_URL'] must be a redis://, rediss:// or unix:// URL "
-            "(e.g. 'redis://localhost:6379/0')."
+            f"ARQ_DJANGO['ENQUEUE_WAIT_TIMEOUT'] ({value!r}) must be shorter than SOCKET_TIMEOUT, or the "
+            "socket times out before Redis answers WAIT."
         )
-    return url
+    return seconds
 
 
 def _queue(key: str, queue: Any, raw: Mapping[str, Any]) -> str:
@@ -122,7 +143,8 @@ def _queue(key: str, queue: Any, raw: Mapping[str, Any]) -> str:
 
 
 def _queues(key: str, value: Any, raw: Mapping[str, Any]) -> tuple[str, ...]:
-    queues = _str_list(key, value) if value is not None else ()
+    # A dict maps each queue to its server ({} or None: the default one), see connection.servers.
+    queues = _str_list(key, list(value) if isinstance(value, dict) else value) if value is not None else ()
     queue = _queue("QUEUE", raw["QUEUE"], raw)
     return queues if queue in queues else (queue, *queues)
 
@@ -171,7 +193,24 @@ class Config:
     ``metadata``), so a key is declared once; :data:`DEFAULTS` is derived from these fields."""
 
     redis_url: str = field(repr=False, metadata=_key("REDIS_URL", "redis://localhost:6379/0", _redis_url))
-    """Where Redis lives (redis, rediss or unix URL); kept out of reprs: it may hold a password."""
+    """Where Redis lives (redis, rediss, unix or redis+sentinel URL); kept out of reprs: it may hold a
+    password."""
+    redis: RedisServer = field(metadata=_derived(_server))
+    """``REDIS_URL`` parsed, with the ``REDIS_SSL_*`` keys: the default server."""
+    ssl_ca_certs: str | None = field(metadata=_key("REDIS_SSL_CA_CERTS", None, lambda k, v, raw: v))
+    ssl_certfile: str | None = field(metadata=_key("REDIS_SSL_CERTFILE", None, lambda k, v, raw: v))
+    ssl_keyfile: str | None = field(metadata=_key("REDIS_SSL_KEYFILE", None, lambda k, v, raw: v))
+    ssl_cert_reqs: str | None = field(metadata=_key("REDIS_SSL_CERT_REQS", None, lambda k, v, raw: v))
+    """TLS for ``rediss://`` (validated with the server): CA bundle, client certificate and key,
+    ``"required"`` (the default), ``"optional"`` or ``"none"``."""
+    queue_servers: dict[str, RedisServer] = field(hash=False, metadata=_derived(_queue_servers))
+    """Queues whose ``QUEUES`` entry names a server other than the default one."""
+    enqueue_wait_replicas: int = field(
+        metadata=_key("ENQUEUE_WAIT_REPLICAS", 0, lambda k, v, raw: 0 if v == 0 else _positive_int(k, v))
+    )
+    """``enqueue()`` returns once this many replicas have the job (Redis ``WAIT``); 0: do not wait."""
+    enqueue_wait_timeout: float = field(metadata=_key("ENQUEUE_WAIT_TIMEOUT", 1.0, _wait_timeout))
+    """Seconds ``WAIT`` may take before the enqueue fails as not confirmed."""
     queue: str = field(metadata=_key("QUEUE", "arq:queue", _queue))
     """The default queue's Redis key (arq's ``arq:queue``)."""
     queues: tuple[str, ...] = field(metadata=_key("QUEUES", None, _queues))
@@ -291,11 +330,23 @@ def build_config(raw: Any) -> Config:
         config = _build({**DEFAULTS, **known})
     except ImproperlyConfigured as e:
         # Validate each key alone too, so one run of `check` reports every bad value, not the first.
-        alone = [str(p) for k in known if (p := _problem({**DEFAULTS, k: known[k]}))]
-        problems += alone or [str(e)]
+        alone = [str(p) for k in known if (p := _problem({**DEFAULTS, **_with_companions(k, known)}))]
+        problems += list(dict.fromkeys(alone)) or [str(e)]
     if problems:
         raise ImproperlyConfigured(" ".join(problems))
     return config
+
+
+_TOGETHER = (
+    ("REDIS_URL", "REDIS_SSL_CA_CERTS", "REDIS_SSL_CERTFILE", "REDIS_SSL_KEYFILE", "REDIS_SSL_CERT_REQS"),
+    ("ENQUEUE_WAIT_REPLICAS", "ENQUEUE_WAIT_TIMEOUT", "SOCKET_TIMEOUT"),
+)
+"""Keys validated together: one alone would be judged against the others' defaults."""
+
+
+def _with_companions(key: str, known: dict[str, Any]) -> dict[str, Any]:
+    group = next((g for g in _TOGETHER if key in g), (key,))
+    return {k: known[k] for k in group if k in known}
 
 
 def _unknown_keys(unknown: list[Any]) -> str:

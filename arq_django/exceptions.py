@@ -56,6 +56,15 @@ class EnqueueError(ArqDjangoError):
     """Redis refused or could not be reached while enqueueing; nothing was written."""
 
 
+class EnqueueNotConfirmed(EnqueueError):
+    """The job was written on the primary, but fewer replicas than ``ENQUEUE_WAIT_REPLICAS`` confirmed
+    it in time: it may run, or be lost in a failover. ``job_id`` names it, for a retry with that id."""
+
+    def __init__(self, message: str, *, job_id: str) -> None:
+        super().__init__(message)
+        self.job_id = job_id
+
+
 class JobFailed(ArqDjangoError):
     """The job raised; ``exc_type`` and ``message`` describe the original exception."""
 

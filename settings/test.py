@@ -1,6 +1,8 @@
 """Tests: the suite's conftest points ARQ_DJANGO at its own Redis database; the DB is a file so that
 worker subprocesses see what the tests write."""
 
+import json
+
 from settings.base import *  # noqa: F403
 from settings.base import BASE_DIR, arq_django_settings, env, mail_settings
 
@@ -30,5 +32,7 @@ ARQ_DJANGO["QUEUES"] = [
 ]
 # The result-mirror tests stretch a worker's flush interval to kill it with rows unwritten.
 ARQ_DJANGO["MIRROR_FLUSH_INTERVAL"] = env.float("ARQ_MIRROR_FLUSH_INTERVAL", default=0.25)
+# Tests with servers of their own (tests/redis_servers.py) hand their worker processes more settings.
+ARQ_DJANGO.update(json.loads(env("ARQ_DJANGO_EXTRA", default="{}")))
 # Django's Tasks framework on arq_django (tests/tasks/): "default" is ARQ_DJANGO['QUEUE'], "mail" its queue.
 TASKS = {"default": {"BACKEND": "arq_django.tasks.ArqBackend", "QUEUES": ["default", "mail"]}}

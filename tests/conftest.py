@@ -82,7 +82,7 @@ def fake_redis(settings) -> Iterator[fakeredis.FakeRedis]:  # type: ignore[no-un
     settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, "REDIS_URL": "redis://fake.invalid:6379/0"}
     config = get_config()
     server = fakeredis.FakeRedis()
-    key = (config.redis_url, config.connect_timeout, config.socket_timeout)
+    key = (config.redis, config.connect_timeout, config.socket_timeout)
     connection._sync_clients[key] = server
     yield server
     connection._sync_clients.pop(key, None)

@@ -29,6 +29,14 @@ SECRET = "s3cret-Value-17"
         (f"redis://:{SECRET}@h/0?token={SECRET}", "redis://***@h/0?token=***"),
         ("redis://h:6379/0", "redis://h:6379/0"),
         ("unix:///tmp/r.sock?db=3", "unix:///tmp/r.sock?db=3"),
+        (
+            f"redis+sentinel://:{SECRET}@s1:26379,s2:26380/mymaster/0?sentinel_password={SECRET}",
+            "redis+sentinel://***@s1:26379,s2:26380/mymaster/0?sentinel_password=***",
+        ),
+        (f"redis+sentinel://u:{SECRET}@s1,[::1]:26379/m", "redis+sentinel://***@s1,[::1]:26379/m"),
+        ("redis+sentinel://s1:26379/mymaster/2", "redis+sentinel://s1:26379/mymaster/2"),
+        ("redis://h?password=x", "redis://h?password=***"),
+        (SECRET, "***"),
     ],
 )
 def test_redact_url(url, expected):

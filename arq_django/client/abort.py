@@ -18,7 +18,7 @@ import time
 from typing import Any, cast
 
 from arq_django.client.wire import decode_result, timestamp_ms
-from arq_django.connection import async_pool, sync_client
+from arq_django.connection import async_pool, clients_for, servers, sync_client
 from arq_django.jobs.routing import known_queues
 from arq_django.keys import abort_jobs_ss, in_progress_key_prefix, result_key_prefix
 from arq_django.serializers import get_serializer
@@ -55,10 +55,10 @@ def abort(job_id: str, queue_name: str | None = None, *, wait: float | None = No
     already finished). With ``wait=seconds`` it also waits for the outcome: ``True`` only if the job
     ended aborted within that time (it may still finish first, or a worker may be slow to pick it up).
     """
-    client = sync_client()
     queue = queue_name or _find_queue_sync(job_id)
     if queue is None:
         return False
+    client = sync_client(queue=queue)
     requested = client.eval(ABORT_SCRIPT, 4, *_keys(job_id, queue), job_id, str(timestamp_ms()))
     if not requested:
         return False
@@ -76,10 +76,10 @@ def abort(job_id: str, queue_name: str | None = None, *, wait: float | None = No
 
 async def aabort(job_id: str, queue_name: str | None = None, *, wait: float | None = None) -> bool:
     """Async twin of :func:`abort`."""
-    pool = async_pool()
     queue = queue_name or await _find_queue_async(job_id)
     if queue is None:
         return False
+    pool = async_pool(queue=queue)
     requested = await cast(
         Any, pool.eval(ABORT_SCRIPT, 4, *_keys(job_id, queue), job_id, str(timestamp_ms()))
     )
@@ -98,18 +98,26 @@ async def aabort(job_id: str, queue_name: str | None = None, *, wait: float | No
 
 
 def _find_queue_sync(job_id: str) -> str | None:
-    queues = known_queues()
-    with sync_client().pipeline(transaction=False) as pipe:
-        for queue in queues:
-            pipe.zscore(queue, job_id)
-        scores = pipe.execute()
-    return next((q for q, score in zip(queues, scores, strict=True) if score is not None), None)
+    for client, queues in clients_for(known_queues()):
+        with client.pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.zscore(queue, job_id)
+            scores = pipe.execute()
+        found = next((q for q, score in zip(queues, scores, strict=True) if score is not None), None)
+        if found is not None:
+            return found
+    return None
 
 
 async def _find_queue_async(job_id: str) -> str | None:
-    queues = known_queues()
-    async with async_pool().pipeline(transaction=False) as pipe:
-        for queue in queues:
-            pipe.zscore(queue, job_id)
-        scores = await pipe.execute()
-    return next((q for q, score in zip(queues, scores, strict=True) if score is not None), None)
+    for _server, queues in servers(known_queues()):
+        if not queues:
+            continue
+        async with async_pool(queue=queues[0]).pipeline(transaction=False) as pipe:
+            for queue in queues:
+                pipe.zscore(queue, job_id)
+            scores = await pipe.execute()
+        found = next((q for q, score in zip(queues, scores, strict=True) if score is not None), None)
+        if found is not None:
+            return found
+    return None

@@ -128,7 +128,7 @@ class JobHandle:
         """``deferred``, ``queued``, ``in_progress``, ``retrying``, ``complete``, ``failed``, ``aborted``
         or ``not_found``: what the job's mirror row says once it is written."""
         result_key, in_progress_key, retry_key = _status_keys(self.job_id)
-        with _reading(self.job_id), sync_client().pipeline(transaction=True) as tr:
+        with _reading(self.job_id), sync_client(queue=self.queue_name).pipeline(transaction=True) as tr:
             tr.get(result_key)
             tr.exists(in_progress_key)
             tr.zscore(self.queue_name, self.job_id)
@@ -138,13 +138,13 @@ class JobHandle:
     def result_info(self) -> FinishedJob | None:
         """The job's result record once a try finished it, else ``None``."""
         with _reading(self.job_id):
-            raw = cast(bytes | None, sync_client().get(result_key_prefix + self.job_id))
+            raw = cast(bytes | None, sync_client(queue=self.queue_name).get(result_key_prefix + self.job_id))
         return decode_result(raw, get_serializer().loads) if raw else None
 
     def info(self) -> JobRecord | None:
         """The job record, or its result record once finished; ``None`` when neither exists."""
         info: JobRecord | None = self.result_info()
-        client = sync_client()
+        client = sync_client(queue=self.queue_name)
         with _reading(self.job_id):
             if info is None:
                 raw = cast(bytes | None, client.get(job_key_prefix + self.job_id))
@@ -160,7 +160,7 @@ class JobHandle:
         exception (pickle). Raises :class:`JobResultTimeout` after ``timeout`` seconds and
         :class:`ResultNotFound` when the job is neither queued nor finished."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        client = sync_client()
+        client = sync_client(queue=self.queue_name)
         while True:
             with _reading(self.job_id), client.pipeline(transaction=True) as tr:
                 tr.get(result_key_prefix + self.job_id)
@@ -187,7 +187,7 @@ class JobHandle:
         """Async twin of :meth:`status`."""
         result_key, in_progress_key, retry_key = _status_keys(self.job_id)
         with _reading(self.job_id):
-            async with async_pool().pipeline(transaction=True) as tr:
+            async with async_pool(queue=self.queue_name).pipeline(transaction=True) as tr:
                 tr.get(result_key)
                 tr.exists(in_progress_key)
                 tr.zscore(self.queue_name, self.job_id)
@@ -237,4 +237,4 @@ class JobHandle:
 
     async def aprogress(self) -> Progress | None:
         with _reading(self.job_id):
-            return await aread_progress(self.job_id, async_pool())
+            return await aread_progress(self.job_id, async_pool(queue=self.queue_name))

@@ -7,7 +7,10 @@ and its TTL, ``ZADD <queue> <score> <id>``) plus our wake token (``LPUSH`` + ``L
 one exists: arq's WATCH / EXISTS / MULTI dance without its extra round trips or its race.
 
 The script is sent as ``EVALSHA`` with its SHA-1 computed here; after a Redis restart or ``SCRIPT
-FLUSH`` the first call gets ``NOSCRIPT`` and repeats as ``EVAL``, which loads it again.
+FLUSH`` the first call gets ``NOSCRIPT`` and repeats as ``EVAL``, which loads it again. Each job goes to
+its queue's server (``QUEUES`` entries may have a Redis of their own). With ``ENQUEUE_WAIT_REPLICAS``
+the script and ``WAIT`` go out as one pipeline on one connection, so ``WAIT`` counts the replicas that
+have this job.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from redis.asyncio import Redis as AsyncRedis
 from arq_django import keys
 from arq_django.client.plan import JobPlan
 from arq_django.conf import get_config
-from arq_django.connection import async_pool, redis_failure, sync_client
+from arq_django.connection import async_pool, redis_failure, server_for, sync_client
+from arq_django.connection.replicas import WaitPolicy, check_confirmed, wait_policy
 from arq_django.exceptions import EnqueueError
 
 SCRIPT = """
@@ -74,7 +78,8 @@ def script_args(plan: JobPlan) -> tuple[Any, ...]:
 
 def _enqueue_error(plan: JobPlan, e: Exception) -> EnqueueError:
     return EnqueueError(
-        f"could not enqueue job {plan.function!r} on queue {plan.queue_name!r}: {redis_failure(e)}. "
+        f"could not enqueue job {plan.function!r} on queue {plan.queue_name!r}: "
+        f"{redis_failure(e, server=server_for(plan.queue_name))}. "
         "Nothing was written; check ARQ_DJANGO['REDIS_URL'] and that Redis is running."
     )
 
@@ -86,46 +91,81 @@ def _stale(started: float) -> bool:
 
 
 def write(plan: JobPlan) -> bool:
-    """Write a planned job with the sync client; ``False`` when its guarded id is already taken."""
-    client = sync_client()
+    """Write a planned job with the sync client; ``False`` when its guarded id is already taken.
+
+    Raises :class:`~arq_django.exceptions.EnqueueNotConfirmed` (after the write) when too few replicas
+    confirmed it, under ``ENQUEUE_WAIT_REPLICAS``."""
+    client = sync_client(queue=plan.queue_name)
     args = script_args(plan)
+    policy = wait_policy()
     started = time.monotonic()
     try:
         try:
-            return _run(client, args)
+            written, acked = _run(client, args, policy)
         except redis.ConnectionError:
             if not _stale(started):
                 raise
-            return _run(client, args)
+            written, acked = _run(client, args, policy)
     except redis.RedisError as e:
         raise _enqueue_error(plan, e) from e
+    if policy is not None and written:
+        check_confirmed(plan, policy, acked)
+    return written
 
 
-def _run(client: redis.Redis, args: tuple[Any, ...]) -> bool:
-    try:
-        return bool(client.execute_command("EVALSHA", SHA, *args))  # type: ignore[no-untyped-call]
-    except redis.exceptions.NoScriptError:
-        return bool(client.execute_command("EVAL", SCRIPT, *args))  # type: ignore[no-untyped-call]
+def _run(client: redis.Redis, args: tuple[Any, ...], policy: WaitPolicy | None) -> tuple[bool, object]:
+    if policy is None:
+        try:
+            return bool(client.execute_command("EVALSHA", SHA, *args)), None  # type: ignore[no-untyped-call]
+        except redis.exceptions.NoScriptError:
+            return bool(client.execute_command("EVAL", SCRIPT, *args)), None  # type: ignore[no-untyped-call]
+    for command, body in (("EVALSHA", SHA), ("EVAL", SCRIPT)):
+        pipe = client.pipeline(transaction=False)
+        pipe.execute_command(command, body, *args)  # type: ignore[no-untyped-call]
+        pipe.execute_command("WAIT", *policy.args)  # type: ignore[no-untyped-call]
+        written, acked = pipe.execute(raise_on_error=False)
+        if not isinstance(written, redis.exceptions.NoScriptError):
+            return _confirmed_reply(written, acked)
+    raise AssertionError("EVAL cannot answer NOSCRIPT")
+
+
+def _confirmed_reply(written: object, acked: object) -> tuple[bool, object]:
+    if isinstance(written, BaseException):
+        raise written
+    return bool(written), acked
 
 
 async def awrite(plan: JobPlan) -> bool:
     """Async twin of :func:`write`, on the running loop's pool: one ``EVALSHA``, one reply to parse."""
-    client = async_pool()
+    client = async_pool(queue=plan.queue_name)
     args = script_args(plan)
+    policy = wait_policy()
     started = time.monotonic()
     try:
         try:
-            return await _arun(client, args)
+            written, acked = await _arun(client, args, policy)
         except redis.ConnectionError:
             if not _stale(started):
                 raise
-            return await _arun(client, args)
+            written, acked = await _arun(client, args, policy)
     except redis.RedisError as e:
         raise _enqueue_error(plan, e) from e
+    if policy is not None and written:
+        check_confirmed(plan, policy, acked)
+    return written
 
 
-async def _arun(client: AsyncRedis, args: tuple[Any, ...]) -> bool:
-    try:
-        return bool(await client.execute_command("EVALSHA", SHA, *args))  # type: ignore[no-untyped-call]
-    except redis.exceptions.NoScriptError:
-        return bool(await client.execute_command("EVAL", SCRIPT, *args))  # type: ignore[no-untyped-call]
+async def _arun(client: AsyncRedis, args: tuple[Any, ...], policy: WaitPolicy | None) -> tuple[bool, object]:
+    if policy is None:
+        try:
+            return bool(await client.execute_command("EVALSHA", SHA, *args)), None  # type: ignore[no-untyped-call]
+        except redis.exceptions.NoScriptError:
+            return bool(await client.execute_command("EVAL", SCRIPT, *args)), None  # type: ignore[no-untyped-call]
+    for command, body in (("EVALSHA", SHA), ("EVAL", SCRIPT)):
+        pipe = client.pipeline(transaction=False)
+        pipe.execute_command(command, body, *args)
+        pipe.execute_command("WAIT", *policy.args)
+        written, acked = await pipe.execute(raise_on_error=False)
+        if not isinstance(written, redis.exceptions.NoScriptError):
+            return _confirmed_reply(written, acked)
+    raise AssertionError("EVAL cannot answer NOSCRIPT")

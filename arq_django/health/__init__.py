@@ -7,10 +7,12 @@ budget of one report.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TypeVar
 
 from arq_django.conf import Config, get_config
+from arq_django.connection import server_for, servers
 from arq_django.exceptions import CheckFailed
 from arq_django.health.checks import (
     BacklogCheck,
@@ -42,29 +44,50 @@ def per_queue(thresholds: dict[str, T], queues: list[str]) -> tuple[tuple[str, T
 
 def build_checks(config: Config, queue: str | None = None) -> list[Check]:
     """The configured checks for every known queue; with ``queue``, worker and backlog checks look at
-    that queue only (and require one live worker there unless ``HEALTH_MIN_WORKERS`` says otherwise)."""
-    url, timeout = config.redis_url, config.health_timeout
+    that queue only (and require one live worker there unless ``HEALTH_MIN_WORKERS`` says otherwise).
+
+    Each Redis server gets its own ``redis``, ``workers`` and ``backlog`` checks: the default server's
+    keep those names, another server's are named after its queues (``redis[mail]``), so a report shows
+    which queues a server that is down holds, and ``health_report(queue)`` fails only for those."""
+    timeout = config.health_timeout
     if queue is None:
         queues = list(known_queues())
         min_workers = per_queue(config.health_min_workers, queues)
     else:
         queues = [queue]
         min_workers = ((queue, config.health_min_workers.get(queue, config.health_min_workers.get("*", 1))),)
-    factories: dict[str, Callable[[], Check]] = {
-        "redis": lambda: RedisCheck(url, timeout),
-        "database": lambda: DatabaseCheck(),
-        "workers": lambda: WorkersCheck(url, timeout, min_workers),
-        "backlog": lambda: BacklogCheck(
-            url,
-            timeout,
-            tuple(queues),
-            tuple((q, n) for q, n in per_queue(config.health_max_backlog, queues) if q in queues),
-            tuple((q, s) for q, s in per_queue(config.health_max_backlog_age, queues) if q in queues),
-        ),
-    }
-    checks = [factories[name]() for name in config.health_checks]
+    backlog = per_queue(config.health_max_backlog, queues)
+    backlog_age = per_queue(config.health_max_backlog_age, queues)
+    checks: list[Check] = []
+    for server, held in servers(queues, config):
+        default = server == config.redis
+        if not held and not (default and queue is None):
+            continue  # the default server holds no queue asked about
+        suffix = "" if default else f"[{','.join(held)}]"
+        factories: dict[str, Callable[[], Check]] = {
+            "redis": functools.partial(RedisCheck, server, timeout, name="redis" + suffix),
+            "workers": functools.partial(
+                WorkersCheck,
+                server,
+                timeout,
+                tuple((q, n) for q, n in min_workers if server_for(q, config) == server),
+                name="workers" + suffix,
+            ),
+            "backlog": functools.partial(
+                BacklogCheck,
+                server,
+                timeout,
+                tuple(held),
+                tuple((q, n) for q, n in backlog if q in held),
+                tuple((q, s) for q, s in backlog_age if q in held),
+                name="backlog" + suffix,
+            ),
+        }
+        checks += [factories[name]() for name in config.health_checks if name != "database"]
+    if "database" in config.health_checks:
+        checks.insert(config.health_checks.index("database"), DatabaseCheck())
     if config.list_sources and queue is None:
-        checks.append(IngestCheck(url, timeout, config.list_sources))
+        checks.append(IngestCheck(config.redis, timeout, config.list_sources))
     return checks
 
 

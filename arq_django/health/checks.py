@@ -8,12 +8,14 @@ budget), so a hung server ends the check's thread soon after the report gave up 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import redis
 from django.db import connections
 
+from arq_django.conf import get_config
+from arq_django.connection import RedisServer, build_sync_client
 from arq_django.exceptions import CheckFailed
 from arq_django.ingest.supervise import read_down
 from arq_django.ops.queues import queue_depths
@@ -27,17 +29,19 @@ class Check(Protocol):
     def run(self) -> dict[str, Any]: ...
 
 
-_clients: dict[tuple[str, float], redis.Redis] = {}
+_clients: dict[tuple[RedisServer, float], redis.Redis] = {}
 _clients_lock = threading.Lock()
 
 
-def health_client(url: str, timeout: float) -> redis.Redis:
+def health_client(server: RedisServer, timeout: float) -> redis.Redis:
     """A client whose connect and read timeouts are the health budget (not the longer enqueue ones)."""
-    key = (url, timeout)
+    key = (server, timeout)
     with _clients_lock:
         client = _clients.get(key)
         if client is None:
-            client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+            client = build_sync_client(
+                server, get_config(), socket_connect_timeout=timeout, socket_timeout=timeout
+            )
             _clients[key] = client
     return client
 
@@ -46,12 +50,12 @@ def health_client(url: str, timeout: float) -> redis.Redis:
 class RedisCheck:
     """Redis answers ``PING``."""
 
-    url: str = field(repr=False)
+    server: RedisServer
     timeout: float
     name: str = "redis"
 
     def run(self) -> dict[str, Any]:
-        health_client(self.url, self.timeout).ping()
+        health_client(self.server, self.timeout).ping()
         return {}
 
 
@@ -77,14 +81,14 @@ class DatabaseCheck:
 class WorkersCheck:
     """Enough live workers (fresh heartbeats) serve each queue."""
 
-    url: str = field(repr=False)
+    server: RedisServer
     timeout: float
     min_workers: tuple[tuple[str, int], ...]
     """``(queue, live workers required)``; every queue listed is reported."""
     name: str = "workers"
 
     def run(self) -> dict[str, Any]:
-        counts = workers_per_queue(read_workers(health_client(self.url, self.timeout)))
+        counts = workers_per_queue(read_workers(health_client(self.server, self.timeout)))
         queues = {q: counts.get(q, 0) for q, _ in self.min_workers}
         details = {"queues": queues}
         short = [
@@ -99,7 +103,7 @@ class WorkersCheck:
 class BacklogCheck:
     """No queue holds more waiting jobs, or has kept one waiting longer, than its threshold."""
 
-    url: str = field(repr=False)
+    server: RedisServer
     timeout: float
     queues: tuple[str, ...]
     max_backlog: tuple[tuple[str, int], ...] = ()
@@ -107,7 +111,7 @@ class BacklogCheck:
     name: str = "backlog"
 
     def run(self) -> dict[str, Any]:
-        depths = queue_depths(health_client(self.url, self.timeout), list(self.queues))
+        depths = queue_depths(health_client(self.server, self.timeout), list(self.queues))
         details = {
             "queues": {d.queue: {"queued": d.queued, "oldest_age": d.as_dict()["oldest_age"]} for d in depths}
         }
@@ -132,13 +136,13 @@ class IngestCheck:
     """No worker's list ingester is down (crashed and waiting to restart); run when ``LIST_SOURCES``
     is set."""
 
-    url: str = field(repr=False)
+    server: RedisServer
     timeout: float
     sources: tuple[str, ...]
     name: str = "ingest"
 
     def run(self) -> dict[str, Any]:
-        client = health_client(self.url, self.timeout)
+        client = health_client(self.server, self.timeout)
         down = {source: [d.as_dict() for d in read_down(client, source)] for source in self.sources}
         details = {"down": {source: reports for source, reports in down.items() if reports}}
         problems = [

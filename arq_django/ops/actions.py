@@ -168,7 +168,7 @@ def purge(queue: str, batch: int = 500) -> int:
 
     Returns how many were dropped. Only ``queue``'s own keys and its jobs' keys are touched.
     """
-    client = sync_client()
+    client = sync_client(queue=queue)
     check_queue_key(client, queue)
     script = client.register_script(_PURGE)
     dropped, start = 0, 0

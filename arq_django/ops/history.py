@@ -23,7 +23,7 @@ from typing import Any, cast
 import redis
 
 from arq_django.client.wire import FinishedJob, decode_result
-from arq_django.connection import sync_client
+from arq_django.connection import clients_for, sync_client
 from arq_django.exceptions import JobFailed
 from arq_django.jobs.routing import known_queues
 from arq_django.keys import history_key, result_key_prefix
@@ -122,7 +122,12 @@ class RecentCounts:
 
 def recent_counts(queues: list[str], window_s: float = 3600) -> dict[str, RecentCounts]:
     """Per queue, the job tries that ended in the last ``window_s`` seconds, by outcome."""
-    raw = read_recent_outcomes(sync_client(), queues, window_s)
+    raw = {
+        q: c
+        for client, held in clients_for(queues)
+        if held
+        for q, c in read_recent_outcomes(client, held, window_s).items()
+    }
     return {
         q: RecentCounts(
             q, c.get("complete", 0), c.get("failed", 0), c.get("aborted", 0), c.get("retrying", 0), window_s
@@ -140,9 +145,15 @@ def _decode(raw: bytes | None) -> ResultRecord | None:
         return None
 
 
-def get_result(job_id: str) -> ResultRecord | None:
-    """The finished job ``job_id``, or ``None`` when it has no result (yet, or any more)."""
-    return _decode(cast(bytes | None, sync_client().get(result_key_prefix + job_id)))
+def get_result(job_id: str, queue: str | None = None) -> ResultRecord | None:
+    """The finished job ``job_id``, or ``None`` when it has no result (yet, or any more); looked for on
+    ``queue``'s server, else on every server."""
+    clients = [sync_client(queue=queue)] if queue else [c for c, _ in clients_for(list(known_queues()))]
+    for client in clients:
+        record = _decode(cast(bytes | None, client.get(result_key_prefix + job_id)))
+        if record is not None:
+            return record
+    return None
 
 
 def _newest(
@@ -177,8 +188,22 @@ def find_results(
 ) -> list[ResultRecord]:
     """Finished jobs, newest first, filtered by status (``complete``, ``failed``, ``aborted``),
     function, queue and finish time; ``limit=None`` returns every match among the entries read
-    (at most :data:`MAX_SCANNED`)."""
-    client = client or sync_client()
+    (at most :data:`MAX_SCANNED`). Without ``client``, every server holding the queues is read."""
+    if client is None:
+        queues = [queue] if queue else list(known_queues())
+        groups = [(c, held) for c, held in clients_for(queues) if held]
+        if len(groups) > 1:
+            merged = [
+                r
+                for c, held in groups
+                for q in held
+                for r in find_results(
+                    status=status, function=function, queue=q, since=since, limit=limit, client=c
+                )
+            ]
+            merged.sort(key=lambda r: r.finish_time, reverse=True)
+            return merged if limit is None else merged[:limit]
+        client = groups[0][0] if groups else sync_client()
     since_ms: float | str = "-inf" if since is None else since.timestamp() * 1000 - SKEW_MS
     entries = _newest(client, [queue] if queue else list(known_queues()), since_ms)
     found: list[ResultRecord] = []

@@ -6,8 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import redis
+
 from arq_django.client.wire import decode_job, ms_to_datetime, timestamp_ms
-from arq_django.connection import sync_client
+from arq_django.connection import clients_for
 from arq_django.keys import in_progress_key_prefix, job_key_prefix, result_key_prefix
 from arq_django.ops import history
 from arq_django.ops.queues import known_queues, member_id, running_ids
@@ -98,9 +100,15 @@ def _pending(job_id: str, queue: str, score: float, raw: bytes | None, running: 
 
 
 def get_job(job_id: str, queues: list[str] | None = None) -> JobInfo | None:
-    """The job ``job_id`` wherever it is; ``None`` when Redis knows nothing of it."""
-    queues = queues or known_queues()
-    client = sync_client()
+    """The job ``job_id`` wherever it is (on any server); ``None`` when Redis knows nothing of it."""
+    for client, held in clients_for(queues or known_queues()):
+        found = _get_job(client, job_id, held)
+        if found is not None:
+            return found
+    return None
+
+
+def _get_job(client: redis.Redis, job_id: str, queues: list[str]) -> JobInfo | None:
     with client.pipeline(transaction=False) as pipe:
         pipe.get(result_key_prefix + job_id)
         pipe.exists(in_progress_key_prefix + job_id)
@@ -109,7 +117,7 @@ def get_job(job_id: str, queues: list[str] | None = None) -> JobInfo | None:
             pipe.zscore(q, job_id)
         result_raw, in_progress, job_raw, *scores = pipe.execute()
     if result_raw:
-        record = history.get_result(job_id)
+        record = history.get_result(job_id, queues[0] if queues else None)
         if record is not None:
             return JobInfo.finished(record)
     for q, score in zip(queues, scores, strict=True):
@@ -146,7 +154,12 @@ def list_jobs(
 
 
 def _pending_jobs(queues: list[str]) -> list[JobInfo]:
-    client = sync_client()
+    jobs = [j for client, on in clients_for(queues) if on for j in _pending_on(client, on)]
+    order = {"running": 0, "queued": 1, "deferred": 2}
+    return sorted(jobs, key=lambda j: (order[j.status], j.run_at or datetime.min.replace(tzinfo=UTC)))
+
+
+def _pending_on(client: redis.Redis, queues: list[str]) -> list[JobInfo]:
     held = running_ids(client)
     with client.pipeline(transaction=False) as pipe:
         for q in queues:
@@ -156,6 +169,4 @@ def _pending_jobs(queues: list[str]) -> list[JobInfo]:
     raws = (
         cast(list[bytes | None], client.mget([job_key_prefix + j for _, j, _ in entries])) if entries else []
     )
-    jobs = [_pending(j, q, s, raw, j in held) for (q, j, s), raw in zip(entries, raws, strict=True)]
-    order = {"running": 0, "queued": 1, "deferred": 2}
-    return sorted(jobs, key=lambda j: (order[j.status], j.run_at or datetime.min.replace(tzinfo=UTC)))
+    return [_pending(j, q, s, raw, j in held) for (q, j, s), raw in zip(entries, raws, strict=True)]

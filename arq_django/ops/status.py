@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from arq_django.connection import sync_client
+from arq_django.connection import clients_for
 from arq_django.ops.history import RecentCounts, recent_counts
 from arq_django.ops.queues import QueueDepth, known_queues, queue_depths
 from arq_django.ops.workers import read_workers, workers_per_queue
@@ -47,12 +47,17 @@ class Status:
 
 def read_status(queue: str | None = None) -> Status:
     """Every known queue (configured, or served by a live worker), or just ``queue``."""
-    client = sync_client()
-    workers = read_workers(client)
+    # Each Redis server holds its own queues' keys and its workers' heartbeats (QUEUES entries with a
+    # REDIS_URL of their own): read every server, the default one first.
+    everywhere = list(known_queues()) if queue is None else [queue]
+    workers = [w for client, _ in clients_for(everywhere) for w in read_workers(client)]
     if queue is not None:
         workers = [w for w in workers if w.queue == queue]
     queues = [queue] if queue is not None else known_queues(*(w.queue for w in workers))
-    depths = queue_depths(client, queues)
+    by_queue = {
+        d.queue: d for client, held in clients_for(queues) if held for d in queue_depths(client, held)
+    }
+    depths = [by_queue[q] for q in queues]
     recent = recent_counts(queues, WINDOW_S)
     per_queue = workers_per_queue(workers)
     return Status(

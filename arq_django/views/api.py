@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from arq_django.client.abort import abort
 from arq_django.conf import get_config
-from arq_django.connection import sync_client
+from arq_django.connection import clients_for
 from arq_django.exceptions import ArqDjangoError, BadRequest, EnqueueError
 from arq_django.jobs.job_ids import MAX_LENGTH, check_job_id, check_not_reserved, shown
 from arq_django.jobs.registry import registry
@@ -231,7 +231,9 @@ def stats(request: HttpRequest) -> HttpResponse:
     queues = [q.depth.queue for q in status.queues]
     functions = [
         {"queue": s.queue, "function": s.function, "outcomes": s.outcomes, "duration_sum": s.duration_sum}
-        for s in read_function_stats(sync_client(), queues)
+        for client, on in clients_for(queues)
+        if on
+        for s in read_function_stats(client, on)
     ]
     return respond({"at": status.at, "queues": [q.as_dict() for q in status.queues], "functions": functions})
 
@@ -239,4 +241,5 @@ def stats(request: HttpRequest) -> HttpResponse:
 @api("GET")
 def workers(request: HttpRequest) -> HttpResponse:
     """Every live worker's last heartbeat."""
-    return respond({"workers": [w.as_dict() for w in read_workers(sync_client())]})
+    beats = [w for client, _ in clients_for(list(known_queues())) for w in read_workers(client)]
+    return respond({"workers": [w.as_dict() for w in beats]})

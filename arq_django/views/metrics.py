@@ -15,7 +15,7 @@ from typing import Any
 import redis
 from django.http import HttpRequest, HttpResponse
 
-from arq_django.connection import sync_client
+from arq_django.connection import clients_for
 from arq_django.ops.outcomes import read_function_stats
 from arq_django.ops.status import read_status
 from arq_django.views.auth import error, metrics_tokens, protected
@@ -51,7 +51,8 @@ class RedisCollector:
         duration = HistogramMetricFamily(
             "arq_job_duration_seconds", "Job run time", labels=["queue", "function"]
         )
-        for s in read_function_stats(sync_client(), [q.depth.queue for q in status.queues]):
+        queues = [q.depth.queue for q in status.queues]
+        for s in (s for client, on in clients_for(queues) if on for s in read_function_stats(client, on)):
             for outcome, n in sorted(s.outcomes.items()):
                 jobs.add_metric([s.queue, s.function, outcome], n)
             if s.buckets[-1][1]:

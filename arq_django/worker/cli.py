@@ -30,7 +30,7 @@ def create_worker(settings_cls: Any, **kwargs: Any) -> arq.worker.Worker:
         wait_for_redis,  # settings are loaded by now (the module imports conf)
     )
 
-    wait_for_redis(options.get("redis_retries"))
+    wait_for_redis(options.get("redis_retries"), queue=options.get("queue_name"))
     accepted = set(inspect.signature(worker_class).parameters) | set(
         inspect.signature(arq.worker.Worker).parameters
     )

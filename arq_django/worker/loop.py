@@ -34,13 +34,14 @@ from datetime import datetime
 from typing import Any
 
 import arq.worker
-from arq.connections import create_pool, log_redis_info
+from arq.connections import log_redis_info
 from arq.utils import timestamp_ms, to_unix_ms
 from redis.exceptions import RedisError
 
 from arq_django.connection import REDIS_DOWN
 from arq_django.worker.burst import OwnWork
 from arq_django.worker.claim import Claim, ClaimedJob, Claimer
+from arq_django.worker.redis_pool import open_worker_pool
 from arq_django.worker.wake import WakeListener
 
 logger = logging.getLogger("arq.worker")
@@ -89,7 +90,7 @@ class LoopWorker(arq.worker.Worker):
     # -- the loop ---------------------------------------------------------------------------------
     async def main(self) -> None:
         if self._pool is None:
-            self._pool = await create_pool(
+            self._pool = await open_worker_pool(
                 self.redis_settings,
                 job_deserializer=self.job_deserializer,
                 job_serializer=self.job_serializer,

@@ -8,7 +8,7 @@ import time
 
 import redis
 
-from arq_django.connection import redis_failure, sync_client
+from arq_django.connection import redis_failure, server_for, sync_client
 from arq_django.exceptions import RedisUnavailable
 
 logger = logging.getLogger("arq_django.worker")
@@ -20,11 +20,12 @@ SAY_EVERY = 5.0
 """Seconds between the warnings that say the worker is still waiting."""
 
 
-def wait_for_redis(retries: int | None = None) -> None:
+def wait_for_redis(retries: int | None = None, *, queue: str | None = None) -> None:
     """Return once Redis answers PING; retry with backoff meanwhile, logging a warning every
     :data:`SAY_EVERY` seconds. ``retries`` failed attempts after the first (``None``: no limit) raise
-    :class:`RedisUnavailable`."""
-    client = sync_client()
+    :class:`RedisUnavailable`. ``queue``: wait for that queue's server."""
+    client = sync_client(queue=queue)
+    server = server_for(queue)
     started = time.monotonic()
     said_at: float | None = None
     delay, failures = FIRST_DELAY, 0
@@ -36,14 +37,15 @@ def wait_for_redis(retries: int | None = None) -> None:
             waited = time.monotonic() - started
             if retries is not None and failures > retries:
                 raise RedisUnavailable(
-                    f"worker not started: {redis_failure(e)}, {failures} attempts in {waited:.0f} s. Start "
+                    f"worker not started: {redis_failure(e, server=server)}, {failures} attempts in "
+                    f"{waited:.0f} s. Start "
                     "Redis or fix ARQ_DJANGO['REDIS_URL'] (--redis-retries sets how long to keep trying)."
                 ) from e
             if said_at is None or time.monotonic() - said_at >= SAY_EVERY:
                 said_at = time.monotonic()
                 logger.warning(
                     "waiting for Redis: %s; retrying (%d attempts, %.0f s so far)",
-                    redis_failure(e),
+                    redis_failure(e, server=server),
                     failures,
                     waited,
                 )

@@ -14,7 +14,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from arq_django.conf import get_config
-from arq_django.connection import redis_settings
 from arq_django.jobs.handlers import to_cron_job, to_function
 from arq_django.jobs.registry import registry
 from arq_django.jobs.routing import check_known, cron_jobs_for, jobs_for
@@ -24,6 +23,7 @@ from arq_django.tasks.setup import placeholder
 from arq_django.worker.cli import install
 from arq_django.worker.execute import Worker
 from arq_django.worker.extensions import configured
+from arq_django.worker.redis_pool import redis_settings
 from arq_django.worker.threads import SyncThreads
 
 install()
@@ -77,7 +77,7 @@ def build(queue: str | None = None, **overrides: Any) -> dict[str, Any]:
         "allow_abort_jobs": True,
         "timezone": timezone.get_default_timezone(),
         "queue_name": queue_name,
-        "redis_settings": redis_settings(config),
+        "redis_settings": redis_settings(config, queue_name),
         "job_serializer": serializer.dumps,
         "job_deserializer": serializer.loads,
         "extensions": configured.factories(config),

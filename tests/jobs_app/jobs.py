@@ -245,3 +245,21 @@ async def fails_until(ctx: dict[str, Any], key: str) -> str:
     if not await ctx["redis"].exists(key):
         raise LookupError(f"{key} is not set yet")
     return key
+
+
+_stores: dict[str, Any] = {}
+
+
+@job
+async def tally(ctx: dict[str, Any], key: str, store: str) -> None:
+    """HINCRBY ``key`` <job id> 1 and ZADD ``key:at`` <now> on the Redis at ``store``, not on the
+    worker's own Redis: the failover tests count runs in a store that survives the failover."""
+    import redis.asyncio
+
+    client = _stores.get(store)
+    if client is None:
+        client = _stores[store] = redis.asyncio.Redis.from_url(store)
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.hincrby(key, ctx["job_id"], 1)
+        pipe.zadd(f"{key}:at", {ctx["job_id"]: time.time()})
+        await pipe.execute()

@@ -20,7 +20,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         queue = options["queue"]
-        client = sync_client()
+        client = sync_client(queue=queue)
         try:
             check_queue_key(client, queue)
         except ValueError as e:

@@ -1,0 +1,67 @@
+"""Two queues on two Redis servers: enqueue routes by queue, each queue's worker serves it on its own
+server, status and health cover both, and a server that is down fails health for its queues only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.test import Client
+
+from arq_django import enqueue
+from arq_django.connection import close_sync_clients
+from arq_django.ops.status import read_status
+from tests.conftest import wait_for
+from tests.redis_servers import RedisProcess, second_redis  # noqa: F401
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def two_servers(settings, redis_url, second_redis: RedisProcess):  # noqa: F811
+    queues = {q: {} for q in settings.ARQ_DJANGO["QUEUES"]}
+    queues["mail"] = {"REDIS_URL": f"redis://127.0.0.1:{second_redis.port}/0"}
+    extra = {
+        "QUEUES": queues,
+        "HEALTH_MIN_WORKERS": {"mail": 1, "reports": 1},
+        "HEALTH_CHECKS": ["redis", "workers"],
+    }
+    settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, **extra}
+    yield extra
+    close_sync_clients()
+
+
+def test_each_queue_lives_and_runs_on_its_own_server(two_servers, second_redis, redis_client, start_worker):  # noqa: F811
+    mail, report = enqueue("mail_job", 1), enqueue("report_job", 2)
+    assert mail is not None and report is not None
+    other = second_redis.client()
+    assert other.zscore("mail", mail.job_id) is not None and redis_client.zscore("mail", mail.job_id) is None
+    assert (
+        redis_client.zscore("reports", report.job_id) is not None
+        and other.zscore("reports", report.job_id) is None
+    )
+    status = {q.depth.queue: q for q in read_status().queues}
+    assert (status["mail"].depth.queued, status["reports"].depth.queued) == (1, 1)
+
+    env = {"ARQ_DJANGO_EXTRA": json.dumps(two_servers)}
+    start_worker("--queue", "mail", cli="manage", env=env)
+    start_worker("--queue", "reports", cli="manage", env=env)
+    assert (mail.result(timeout=30), report.result(timeout=30)) == ("mail", "reports")
+    assert other.lrange("ran:mail", 0, -1) == [b"mail:1"] and not redis_client.exists("ran:mail")
+    assert redis_client.lrange("ran:reports", 0, -1) == [b"report:2"]
+
+    wait_for(lambda: {q.depth.queue: q.workers for q in read_status().queues}.get("mail") == 1, timeout=20)
+    body = Client().get("/arq/health/").json()
+    assert body["status"] == "ok", body
+    assert body["checks"]["workers[mail]"]["queues"] == {"mail": 1}
+    assert body["checks"]["workers"]["queues"] == {"reports": 1}
+    assert {"redis", "redis[mail]"} <= set(body["checks"])
+
+    second_redis.stop()
+    response = Client().get("/arq/health/")
+    assert response.status_code == 503
+    checks = response.json()["checks"]
+    assert not checks["redis[mail]"]["ok"] and checks["redis"]["ok"] and checks["workers"]["ok"]
+    assert Client().get("/arq/health/?queue=reports").status_code == 200
+    assert Client().get("/arq/health/?queue=mail").status_code == 503
+    assert Client().get("/arq/health/?queue=nope").status_code == 404
