@@ -19,7 +19,7 @@ from arq_django import EnqueueError, EnqueueNotConfirmed, JobHandle, enqueue
 from arq_django.connection import close_sync_clients
 from arq_django.connection.servers import parse_server
 from tests.conftest import WorkerProcess, wait_for
-from tests.deploy_recipes import DEPLOY, STOP_MARGIN, compose, interpolate, unwrap_shell
+from tests.deploy_recipes import DEPLOY, STOP_MARGIN, compose, interpolate, seconds, unwrap_shell
 from tests.redis_servers import MASTER, RedisProcess, SentinelSet, spare_port, start_redis
 from tests.test_deploy import invocations, prod_env
 
@@ -134,7 +134,7 @@ def test_the_app_services_are_the_one_box_ones_but_for_redis() -> None:
     for target, spec in waits.items():
         if spec["condition"] == "service_healthy":
             assert "healthcheck" in found[target], f"{target} has no healthcheck"
-    grace = float(found["worker"]["stop_grace_period"].rstrip("s"))
+    grace = seconds(found["worker"]["stop_grace_period"])
     assert grace >= float(app_env()["ARQ_JOB_COMPLETION_WAIT"]) + STOP_MARGIN
 
 
