@@ -96,4 +96,5 @@ def arq_django_settings(redis_url: str) -> dict[str, object]:
         "HEARTBEAT_INTERVAL": env.float("ARQ_HEARTBEAT_INTERVAL", default=5),
         "POLL_DELAY": env.float("ARQ_POLL_DELAY", default=0.5),
         "SYNC_OVERRUN_LIMIT": env.int("ARQ_SYNC_OVERRUN_LIMIT", default=None),
+        "ENQUEUE_WAIT_REPLICAS": env.int("ARQ_ENQUEUE_WAIT_REPLICAS", default=0),
     }

@@ -33,7 +33,7 @@ PENDING_URLS: dict[str, str] = {}
 """URL paths the probes use before they resolve; only their absence is excused."""
 
 EXTERNAL_PROGRAMS = frozenset(
-    {"venv", "pip", "groupadd", "useradd", "kill", "redis-server", "redis-cli", "pg_isready"}
+    {"venv", "pip", "groupadd", "useradd", "kill", "cp", "redis-server", "redis-cli", "pg_isready"}
 )
 """Programs of the images and hosts, not of this project: named, so that a typo still fails."""
 
@@ -101,8 +101,12 @@ def load_yaml(path: Path) -> list[Any]:
         return [doc for doc in yaml.safe_load_all(f) if doc is not None]
 
 
-def compose() -> dict[str, Any]:
-    (doc,) = load_yaml(DEPLOY / "docker-compose.yml")
+COMPOSE_FILES = ("docker-compose.yml", "docker-compose.sentinel.yml")
+"""The compose recipes: one box, and the same with a Sentinel-managed Redis."""
+
+
+def compose(name: str = "docker-compose.yml") -> dict[str, Any]:
+    (doc,) = load_yaml(DEPLOY / name)
     return dict(doc)
 
 
@@ -179,8 +183,16 @@ def dockerfile(path: Path | None = None) -> list[Instruction]:
 
 
 def shell_commands(text: str) -> list[tuple[str, ...]]:
-    """The commands of a simple shell line (``a && b``)."""
-    return [tuple(shlex.split(part)) for part in re.split(r"&&|;", text) if part.strip()]
+    """The commands of a simple shell line (``a && b``; ``exec b`` is ``b``)."""
+    commands = [tuple(shlex.split(part)) for part in re.split(r"&&|;", text) if part.strip()]
+    return [argv[1:] if argv[0] == "exec" else argv for argv in commands]
+
+
+def unwrap_shell(argv: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``sh -c "a; exec b"`` is the commands ``a`` and ``b``; any other command is itself."""
+    if len(argv) == 3 and argv[:2] == ("sh", "-c"):
+        return shell_commands(argv[2])
+    return [argv]
 
 
 def _docker_form(value: str) -> list[tuple[str, ...]]:
@@ -214,16 +226,17 @@ def _compose_healthcheck(test: Any) -> list[tuple[str, ...]]:
 
 def compose_commands() -> list[Command]:
     commands = []
-    for name, service in compose()["services"].items():
-        where = f"deploy/docker-compose.yml services.{name}"
-        for key in ("entrypoint", "command"):
-            value = service.get(key)
-            if value:
-                argv = tuple(value) if isinstance(value, list) else tuple(shlex.split(value))
-                commands.append(Command(f"{where}.{key}", argv))
-        check = service.get("healthcheck", {})
-        if "test" in check and not check.get("disable"):
-            commands += [Command(f"{where}.healthcheck", a) for a in _compose_healthcheck(check["test"])]
+    for path in COMPOSE_FILES:
+        for name, service in compose(path)["services"].items():
+            where = f"deploy/{path} services.{name}"
+            for key in ("entrypoint", "command"):
+                value = service.get(key)
+                if value:
+                    argv = tuple(value) if isinstance(value, list) else tuple(shlex.split(value))
+                    commands += [Command(f"{where}.{key}", a) for a in unwrap_shell(argv)]
+            check = service.get("healthcheck", {})
+            if "test" in check and not check.get("disable"):
+                commands += [Command(f"{where}.healthcheck", a) for a in _compose_healthcheck(check["test"])]
     return commands
 
 

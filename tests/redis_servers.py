@@ -10,6 +10,7 @@ import functools
 import os
 import shutil
 import signal
+import socket
 import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -23,6 +24,32 @@ from arq_django import embedded
 from tests.conftest import wait_for
 
 MASTER = "mymaster"
+PORTS_ENV = "ARQ_DJANGO_TEST_PORTS"
+"""``27000-27099``: the range private servers take their ports from (unset: any free port)."""
+_handed_out: set[int] = set()
+
+
+def spare_port() -> int:
+    """A free loopback port for a private server, from ``$ARQ_DJANGO_TEST_PORTS`` when set, so that
+    test runs sharing a machine each keep to their own range."""
+    spec = os.environ.get(PORTS_ENV)
+    if not spec:
+        return embedded.free_port()
+    low, _, high = spec.partition("-")
+    candidates = range(int(low), int(high or low) + 1)
+    for _ in range(2):
+        for port in candidates:
+            if port in _handed_out:
+                continue
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            _handed_out.add(port)
+            return port
+        _handed_out.clear()  # servers stopped since free their ports again
+    raise AssertionError(f"no free port in {PORTS_ENV}={spec}")
 
 
 @functools.cache
@@ -106,7 +133,7 @@ class RedisProcess:
 
 def start_redis(workdir: Path, *args: str, **ping_kwargs: Any) -> RedisProcess:
     workdir.mkdir(parents=True, exist_ok=True)
-    port = embedded.free_port()
+    port = spare_port()
     extra = list(args)
     if "--tls-port" in extra:  # the placeholder "{port}" is the TLS port
         extra[extra.index("--tls-port") + 1] = str(port)
@@ -340,7 +367,7 @@ def start_sentinel_set(
     watchers = []
     quorum = sentinels // 2 + 1
     for _ in range(sentinels):
-        port = embedded.free_port()
+        port = spare_port()
         conf = (
             f"sentinel monitor {MASTER} 127.0.0.1 {primary.port} {quorum}\n"
             f"sentinel auth-pass {MASTER} {master_pw}\n"

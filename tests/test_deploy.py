@@ -27,6 +27,7 @@ import redis
 from arq_django import embedded, enqueue
 from tests.conftest import ROOT, WorkerProcess, wait_for
 from tests.deploy_recipes import (
+    COMPOSE_FILES,
     DEPLOY,
     PENDING_COMMANDS,
     PENDING_URLS,
@@ -135,10 +136,10 @@ def test_pending_names_are_still_missing() -> None:
 
 def test_every_recipe_runs_our_worker_and_web_commands() -> None:
     sources = {c.source.split()[0].split("/")[1] for c in COMMANDS if c.invocation.program == "arq"}
-    assert sources >= {"docker-compose.yml", "k8s", "systemd", "supervisor"}
+    assert sources >= {*COMPOSE_FILES, "k8s", "systemd", "supervisor"}
     assert invocations("arq", with_check=False) == [Invocation("arq", ("arq_django.worker.WorkerSettings",))]
     web = {c.source.split()[0].split("/")[1] for c in COMMANDS if c.invocation.program == "gunicorn"}
-    assert web >= {"Dockerfile", "docker-compose.yml", "k8s", "systemd", "supervisor"}
+    assert web >= {"Dockerfile", *COMPOSE_FILES, "k8s", "systemd", "supervisor"}
 
 
 def test_the_readme_describes_every_recipe() -> None:
