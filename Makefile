@@ -9,7 +9,7 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest screenshot test-postgres chaos bench bench-tasks dist e2e clean arq-suite test-redis-floor
+.PHONY: demo test lint typecheck pytest screenshot test-postgres chaos bench bench-tasks bench-peers dist e2e clean arq-suite test-redis-floor
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -117,6 +117,25 @@ bench-tasks: $(VENV)/.test-installed $(TASKS_DB_VENV)/.installed $(VTASKS_VENV)/
 	  BENCH_MIRROR=$$mirror BENCH_PEER=arq BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.tasks_peers || exit 1; done
 	BENCH_PEER=tasks-db $(TASKS_DB_VENV)/bin/python -m bench.tasks_peers
 	BENCH_PEER=vtasks BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(VTASKS_VENV)/bin/python -m bench.tasks_peers
+
+# arq_django beside huey, dramatiq, saq, streaQ, taskiq, Celery and raw arq (bench/peers/, bench/README.md),
+# each peer from the pins in bench/peers/requirements-*.txt; Redis database BENCH_PEERS_DB only (FLUSHDB-ed).
+# BENCH_PEERS_ARGS: e.g. --quick (fewer jobs) or --no-postgres; BENCH_PEERS_PG_URL: a database it may drop.
+BENCH_PEERS_DB ?= 11
+BENCH_PEERS_ARGS ?=
+BENCH_PEERS_PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django_bench_peers
+PEERS_VENV := .run/bench-peers
+CELERY_VENV := .run/bench-celery
+$(PEERS_VENV)/.installed: bench/peers/requirements-peers.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+$(CELERY_VENV)/.installed: bench/peers/requirements-celery.txt
+	$(PYTHON) -m venv $(CELERY_VENV)
+	$(CELERY_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+bench-peers: $(VENV)/.test-installed $(PEERS_VENV)/.installed $(CELERY_VENV)/.installed
+	BENCH_PEERS_PG_URL=$(BENCH_PEERS_PG_URL) $(PY) -m bench.peers.run --db $(BENCH_PEERS_DB) $(BENCH_PEERS_ARGS)
 
 # The sdist and the wheel a user installs (README, "Quick start"); twine checks their metadata.
 dist: $(VENV)/.test-installed
