@@ -30,7 +30,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     for round_ in range(args.rounds):
         kinds = ("arq_django", workers.MIRROR_ON)
         order = kinds if round_ % 2 == 0 else kinds[::-1]
-        rate = {kind: args.jobs / workers.drain_once(kind, args.redis_url, admin, args.jobs).seconds for kind in order}
+        rate = {
+            kind: args.jobs / workers.drain_once(kind, args.redis_url, admin, args.jobs).seconds
+            for kind in order
+        }
         rates.append(rate)
         ratios.append(rate[workers.MIRROR_ON] / rate["arq_django"])
     print(json.dumps({"ratios": ratios, "rates": rates}), flush=True)

@@ -6,8 +6,9 @@ event loop. Importing MODULE sets the system up (a Django project: ``django.setu
 starts. ROLE:
 
 - ``enqueue``: one untimed job (index 0), then jobs 1 .. N-1 timed: N jobs stay queued for the drain;
-- ``warm``: after one untimed job, SAMPLES jobs one at a time, each after a random pause of up to 50 ms,
-  each timed from just before its enqueue to its recorded first start;
+- ``warm``: after one untimed job, SAMPLES jobs one at a time, each after a random pause of up to GAP
+  seconds (0.05; a polling worker's poll interval, so its samples land anywhere in its cycle), each
+  timed from just before its enqueue to its recorded first start;
 - ``cold``: one job, ``INDEX``: prints the time just before the producer is built and its first job
   enqueued (the runner reads the job's start), so a fresh process's first enqueue is what is timed.
 
@@ -35,7 +36,6 @@ from bench.peers.job import STARTS_KEY
 WARM_BASE = 1_000_000
 """Indexes of the warm samples (the drain uses 0 .. N-1, cold samples ``COLD_BASE`` up)."""
 COLD_BASE = 2_000_000
-WARM_GAP_S = 0.05
 START_TIMEOUT_S = 30.0
 
 
@@ -78,7 +78,7 @@ async def run(producer_class: type, role: str, args: argparse.Namespace) -> dict
         rng = random.Random(18)
         latencies = []
         for k in range(args.samples):
-            time.sleep(rng.uniform(0, WARM_GAP_S))
+            time.sleep(rng.uniform(0, args.gap))
             t0 = time.time()
             await _call(producer.enqueue(WARM_BASE + k))
             latencies.append((wait_start(client, WARM_BASE + k) - t0) * 1000)
@@ -96,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--index", type=int, default=0)
+    parser.add_argument("--gap", type=float, default=0.05, help="warm: longest random pause (s)")
     args = parser.parse_args(argv)
     producer_class = getattr(importlib.import_module(args.module), args.client)
     if inspect.iscoroutinefunction(producer_class.enqueue):

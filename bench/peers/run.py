@@ -16,10 +16,10 @@ Everything runs in one Redis database (``--db``, default 11), FLUSHDB-ed between
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +28,7 @@ import urllib.parse
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import redis
 
@@ -36,7 +36,7 @@ from bench.peers import systems
 from bench.peers.job import COUNT_KEY, STARTS_KEY
 from bench.peers.producer import COLD_BASE, wait_start
 from bench.peers.systems import System
-from bench.peers.targets import Extras, Result, percentile, ratios, targets
+from bench.peers.targets import Extras, Result, ratios, targets
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / ".run"
@@ -108,6 +108,7 @@ class Bench:
         env |= {"BENCH_REDIS_URL": self.url, "PYTHONPATH": str(ROOT), **system.env}
         if system.database:
             env["BENCH_DATABASE_URL"] = self.database_url(system)
+            env["DJANGO_SETTINGS_MODULE"] = "bench.peers.project.settings"
         return env
 
     def database_url(self, system: System) -> str:
@@ -120,7 +121,9 @@ class Bench:
     def produce(self, system: System, role: str, *extra: str, client: str = "Producer") -> dict[str, Any]:
         argv = [self.program(system, "python"), "-m", "bench.peers.producer", system.module, role]
         argv += ["--client", client, *extra]
-        done = subprocess.run(argv, cwd=ROOT, env=self.env(system), capture_output=True, text=True, timeout=600)
+        done = subprocess.run(
+            argv, cwd=ROOT, env=self.env(system), capture_output=True, text=True, timeout=600
+        )
         if done.returncode != 0 or not done.stdout.strip():
             raise BenchError(f"{system.key} producer {role} exited {done.returncode}: {done.stderr[-2000:]}")
         report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -129,18 +132,22 @@ class Bench:
     def start_worker(self, system: System, *extra: str) -> tuple[subprocess.Popen[bytes], IO[bytes]]:
         argv = [self.program(system, system.worker[0]), *system.worker[1:], *extra]
         log = (LOGS / f"{system.key}{''.join(extra).replace('-', '')}.log").open("wb")
-        process = subprocess.Popen(argv, cwd=ROOT, env=self.env(system), stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            argv, cwd=ROOT, env=self.env(system), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         return process, log
 
     @staticmethod
     def stop_worker(process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        """SIGTERM the worker's process group (as a terminal's Ctrl+C would), then kill what is left of it:
+        a worker process outliving its parent would take CPU from the next system."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
         log.close()
 
     def prepare_database(self, system: System) -> None:
@@ -158,20 +165,24 @@ class Bench:
                 db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
                 db.execute(f'CREATE DATABASE "{name}"')
         argv = [self.program(system, "python"), "-m", "django", "migrate", "--noinput", "-v", "0"]
-        subprocess.run(argv, cwd=ROOT, env=self.env(system), check=True, timeout=300)
+        done = subprocess.run(
+            argv, cwd=ROOT, env=self.env(system), capture_output=True, text=True, timeout=300
+        )
+        if done.returncode != 0:
+            raise BenchError(f"{system.key}: migrate exited {done.returncode}: {done.stderr[-2000:]}")
 
     # -- measurements --------------------------------------------------------------------------------
 
     def wait_drained(self, jobs: int, worker: subprocess.Popen[bytes], key: str) -> float:
         """Poll until all ``jobs`` have started; their rate from the first start to the last."""
         deadline = time.monotonic() + 60 + jobs / 20
-        while self.admin.hlen(STARTS_KEY) < jobs:
+        while cast(int, self.admin.hlen(STARTS_KEY)) < jobs:
             if worker.poll() is not None:
                 raise BenchError(f"{key} worker exited with {worker.returncode} (see {LOGS})")
             if time.monotonic() > deadline:
                 raise BenchError(f"{key}: {self.admin.hlen(STARTS_KEY)} of {jobs} jobs started in time")
             time.sleep(0.01)
-        starts = [float(v) for v in self.admin.hvals(STARTS_KEY)]
+        starts = [float(v) for v in cast(list[bytes], self.admin.hvals(STARTS_KEY))]
         ran = int(self.admin.get(COUNT_KEY) or 0)  # type: ignore[arg-type]
         if ran != jobs:
             raise BenchError(f"{key}: {ran} runs of {jobs} jobs (some ran twice)")
@@ -206,7 +217,8 @@ class Bench:
         worker, log = self.start_worker(system)
         try:
             drain = self.wait_drained(jobs, worker, system.key)
-            warm = self.produce(system, "warm", f"--samples={self.args.warm}")["latencies_ms"]
+            gap = f"--gap={system.warm_gap}"
+            warm = self.produce(system, "warm", f"--samples={self.args.warm}", gap)["latencies_ms"]
             cold = []
             for k in range(self.args.cold):
                 t0 = self.produce(system, "cold", f"--index={k}")["t0"]
@@ -247,7 +259,10 @@ class Bench:
         found: dict[str, str] = {}
         for venv in sorted({s.venv for s in chosen}):
             packages = sorted({s.package for s in chosen if s.venv == venv})
-            code = "import importlib.metadata as m, json, sys; print(json.dumps({p: m.version(p) for p in sys.argv[1:]}))"
+            code = (
+                "import importlib.metadata as m, json, sys; "
+                "print(json.dumps({p: m.version(p) for p in sys.argv[1:]}))"
+            )
             python = self.pythons[venv]
             if not Path(python).exists() and venv != "project":
                 raise BenchError(f"no venv at {python}: run `make bench-peers`, which builds it")
@@ -302,8 +317,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"FAILED: {e}", file=sys.stderr)
         return 1
     print(
-        f"bench-peers: {args.jobs} jobs, {args.warm} warm and {args.cold} cold samples, {args.rounds} rounds; "
-        f"Redis {bench.url}",
+        f"bench-peers: {args.jobs} jobs, {args.warm} warm and {args.cold} cold samples, "
+        f"{args.rounds} rounds; Redis {bench.url}",
         flush=True,
     )
     results: dict[str, Result] = {}
@@ -373,7 +388,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     out.with_suffix(".json").write_text(json.dumps(figures, indent=1) + "\n")
     print(f"saved {out.with_suffix('.txt')} and {out.with_suffix('.json')}")
-    shutil.rmtree(LOGS / "tmp", ignore_errors=True)
     return 0 if all(t.met for t in checked) else 2
 
 

@@ -37,6 +37,9 @@ class System:
     env: Mapping[str, str] = field(default_factory=dict)
     database: str = ""
     """arq_django's variants: ``sqlite`` or ``postgres``."""
+    warm_gap: float = 0.05
+    """The longest random pause before each warm sample: a polling worker's poll interval, so that its
+    samples land anywhere in its cycle rather than right after a poll."""
 
 
 DJANGO_WORKER = ("python", "-m", "django", "arq_worker", "--max-jobs", C)
@@ -104,6 +107,7 @@ PEERS = (
         ("arq", "bench.peers.arq_peer.WorkerSettings"),
         "asyncio, max_jobs 10, poll 0.5 s",
         "arq",
+        warm_gap=0.5,
     ),
 )
 

@@ -44,7 +44,7 @@ class Target:
 
     def line(self) -> str:
         shown = f"{self.value:8.2f}" if self.value is not None else f"{'n/a':>8}"
-        return f"  {self.label:58} {shown}   target {self.target:10} {'met' if self.met else 'MISSED'}"
+        return f"  {self.label:72} {shown}   target {self.target:10} {'met' if self.met else 'MISSED'}"
 
 
 @dataclass(frozen=True)
