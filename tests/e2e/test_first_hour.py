@@ -204,9 +204,7 @@ def test_processes_2_runs_two_workers_with_a_heartbeat_each_that_both_run_jobs(s
     stack.stop_worker()
     worker = _worker(stack, "--processes", "2", name="worker-processes")
     try:
-        wait_for(
-            lambda: not worker.alive() or len(stack.heartbeats()) == 2, 60, f"two heartbeats: {worker}"
-        )
+        wait_for(lambda: not worker.alive() or len(stack.heartbeats()) == 2, 60, f"two heartbeats: {worker}")
         assert worker.alive(), worker
         pids = {int(key.split(":")[-2]) for key in stack.heartbeats()}
         assert worker.pid not in pids  # the supervisor runs no jobs itself
