@@ -161,7 +161,7 @@ def targets(
     raw = results.get(raw_arq)
     lines.append(
         _at_least(
-            f"aenqueue() {first.label if first else ''} / raw arq enqueue_job",
+            f"aenqueue() {first.label if first else 'arq_django'} / raw arq enqueue_job",
             _ratio(first.aenqueue_per_s if first else None, raw.enqueue_per_s if raw else None),
             AENQUEUE_VS_ARQ,
         )
