@@ -119,8 +119,10 @@ bench-tasks: $(VENV)/.test-installed $(TASKS_DB_VENV)/.installed $(VTASKS_VENV)/
 	BENCH_PEER=vtasks BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(VTASKS_VENV)/bin/python -m bench.tasks_peers
 
 # arq_django beside huey, dramatiq, saq, streaQ, taskiq, Celery and raw arq (bench/peers/, bench/README.md),
-# each peer from the pins in bench/peers/requirements-*.txt; Redis database BENCH_PEERS_DB only (FLUSHDB-ed).
-# BENCH_PEERS_ARGS: e.g. --quick (fewer jobs) or --no-postgres; BENCH_PEERS_PG_URL: a database it may drop.
+# each peer from the pins in bench/peers/requirements-*.txt, on a private redis-server it starts and stops.
+# BENCH_PEERS_ARGS: e.g. --quick or --jobs 300 (fewer jobs), --no-postgres, --redis-port 28042, or
+# --redis-url URL (then database BENCH_PEERS_DB of that server only, FLUSHDB-ed);
+# BENCH_PEERS_PG_URL: a PostgreSQL database it may drop and create.
 BENCH_PEERS_DB ?= 11
 BENCH_PEERS_ARGS ?=
 BENCH_PEERS_PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django_bench_peers

