@@ -36,7 +36,10 @@ def table(results: dict[str, Result], versions: dict[str, str], chosen: Sequence
         enqueue = rate(r.enqueue_per_s)
         if r.aenqueue_per_s is not None:
             enqueue += f" (aenqueue {rate(r.aenqueue_per_s)})"
-        lines.append(f"| {name} | {r.mode} | {enqueue} | {rate(r.drain_per_s)} | {cold} | {warm} |")
+        drain = rate(r.drain_per_s)
+        if r.repeated_runs:
+            drain += f" (+{r.repeated_runs} repeated {'run' if r.repeated_runs == 1 else 'runs'})"
+        lines.append(f"| {name} | {r.mode} | {enqueue} | {drain} | {cold} | {warm} |")
     return lines
 
 

@@ -28,6 +28,8 @@ class Result:
     drain_per_s: float | None = None
     warm_ms: tuple[float, ...] = ()
     cold_ms: tuple[float, ...] = ()
+    repeated_runs: int = 0
+    """Runs beyond one per job during the drain (a redelivery); ``drain_per_s`` counts first starts."""
     error: str = ""
 
     def latency(self, kind: str, p: float) -> float | None:
