@@ -9,8 +9,8 @@ REDIS ?=
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 
-.PHONY: demo test lint typecheck pytest screenshot test-postgres chaos bench bench-tasks dist e2e clean arq-suite test-redis-floor \
-	test-celery-coinstall test-redis-newest
+.PHONY: demo test lint typecheck pytest screenshot test-postgres chaos bench bench-tasks bench-peers dist e2e clean arq-suite \
+	test-redis-floor test-celery-coinstall test-redis-newest
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -142,6 +142,27 @@ bench-tasks: $(VENV)/.test-installed $(TASKS_DB_VENV)/.installed $(VTASKS_VENV)/
 	  BENCH_MIRROR=$$mirror BENCH_PEER=arq BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.tasks_peers || exit 1; done
 	BENCH_PEER=tasks-db $(TASKS_DB_VENV)/bin/python -m bench.tasks_peers
 	BENCH_PEER=vtasks BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(VTASKS_VENV)/bin/python -m bench.tasks_peers
+
+# arq_django beside huey, dramatiq, saq, streaQ, taskiq, Celery and raw arq (bench/peers/, bench/README.md),
+# each peer from the pins in bench/peers/requirements-*.txt, on a private redis-server it starts and stops.
+# BENCH_PEERS_ARGS: e.g. --quick or --jobs 300 (fewer jobs), --no-postgres, --redis-port 28042, or
+# --redis-url URL (then database BENCH_PEERS_DB of that server only, FLUSHDB-ed);
+# BENCH_PEERS_PG_URL: a PostgreSQL database it may drop and create.
+BENCH_PEERS_DB ?= 11
+BENCH_PEERS_ARGS ?=
+BENCH_PEERS_PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django_bench_peers
+PEERS_VENV := .run/bench-peers
+CELERY_VENV := .run/bench-celery
+$(PEERS_VENV)/.installed: bench/peers/requirements-peers.txt
+	$(PYTHON) -m venv $(PEERS_VENV)
+	$(PEERS_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+$(CELERY_VENV)/.installed: bench/peers/requirements-celery.txt
+	$(PYTHON) -m venv $(CELERY_VENV)
+	$(CELERY_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	touch $@
+bench-peers: $(VENV)/.test-installed $(PEERS_VENV)/.installed $(CELERY_VENV)/.installed
+	BENCH_PEERS_PG_URL=$(BENCH_PEERS_PG_URL) $(PY) -m bench.peers.run --db $(BENCH_PEERS_DB) $(BENCH_PEERS_ARGS)
 
 # The sdist and the wheel a user installs (README, "Quick start"); twine checks their metadata.
 dist: $(VENV)/.test-installed

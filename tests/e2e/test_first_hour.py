@@ -195,3 +195,35 @@ def test_a_redis_retry_limit_gives_up_in_one_line(stack: Stack, command: str) ->
     done = _run(stack, ["python", "manage.py", command, "--redis-retries", "1"], REDIS_URL=_nowhere())
     assert done.returncode == 1
     assert _lines(done)[-1].startswith("CommandError: worker not started: Redis at redis://127.0.0.1:")
+
+
+# -- issue 18: arq_worker --processes ------------------------------------------------------------------
+
+
+def test_processes_2_runs_two_workers_with_a_heartbeat_each_that_both_run_jobs(stack: Stack) -> None:
+    stack.stop_worker()
+    worker = _worker(stack, "--processes", "2", name="worker-processes")
+    try:
+        wait_for(lambda: not worker.alive() or len(stack.heartbeats()) == 2, 60, f"two heartbeats: {worker}")
+        assert worker.alive(), worker
+        pids = {int(key.split(":")[-2]) for key in stack.heartbeats()}
+        assert worker.pid not in pids  # the supervisor runs no jobs itself
+        code = "from arq_django import enqueue\nfor i in range(50): print('JOB', enqueue('add', i, 1).job_id)"
+
+        def both_ran() -> bool:
+            out = stack.project.manage("shell", "-c", code).stdout.splitlines()
+            job_ids = [line.split()[1] for line in out if line.startswith("JOB ")]
+            assert len(job_ids) == 50, out
+            rows = [stack.project.wait_row(job_id, "complete") for job_id in job_ids]
+            ran = {int(row["worker"].rsplit(":", 1)[1]) for row in stack.project.rows("status = 'complete'")}
+            assert all(row["result"] == i + 1 for i, row in enumerate(rows))
+            return ran >= pids
+
+        wait_for(both_ran, 120, "jobs run by both worker processes")
+        assert worker.stop() == 0, worker
+        out = worker.output()
+        assert "starting 2 worker processes" in out and out.count(STARTED) == 2
+        assert "SIGTERM: stopping 2 worker processes" in out and "all worker processes stopped\n" in out
+        assert not stack.heartbeats()
+    finally:
+        worker.stop()

@@ -1,4 +1,5 @@
-"""``manage.py arq_worker``: the same worker as ``arq arq_django.worker.WorkerSettings``."""
+"""``manage.py arq_worker``: the same worker as ``arq arq_django.worker.WorkerSettings``; with
+``--processes N``, N of them under a supervisor (:mod:`arq_django.worker.supervisor`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,11 @@ from arq_django.worker import require_arq
 
 require_arq()  # before the worker's modules: one clear line when arq-django[worker] is missing
 from arq_django.worker.serve import ServeOptions, serve, serve_watching  # noqa: E402
+from arq_django.worker.supervisor import AUTO, Supervisor, parse_processes  # noqa: E402
+
+STOP_MARGIN_S = 30.0
+"""With ``--processes``: how long past ``JOB_COMPLETION_WAIT`` a worker may take to stop before it is
+killed (arq cancels the jobs still running at ``JOB_COMPLETION_WAIT`` and then closes)."""
 
 
 class Command(BaseCommand):
@@ -40,6 +46,13 @@ class Command(BaseCommand):
             metavar="PATH",
             help="start a new worker process when files under PATH change (pip install 'arq-django[watch]')",
         )
+        parser.add_argument(
+            "--processes",
+            default="1",
+            metavar="N",
+            help=f"worker processes to run under a supervisor that restarts them; '{AUTO}': one per CPU "
+            "(default 1: this process is the worker)",
+        )
         add_worker_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -58,9 +71,27 @@ class Command(BaseCommand):
             redis_retries=options["redis_retries"],
         )
         try:
-            if options["watch"]:
+            processes = parse_processes(options["processes"])
+        except ValueError as e:
+            raise CommandError(str(e)) from e
+        if processes > 1 and options["watch"]:
+            raise CommandError("--watch runs one worker process: drop --processes, or --watch.")
+        try:
+            if processes > 1:
+                self._supervise(serve_options, processes)
+            elif options["watch"]:
                 serve_watching(options["watch"], serve_options)
             else:
                 serve(serve_options)
         except (RedisUnavailable, ImproperlyConfigured) as e:
             raise CommandError(str(e)) from e
+
+    def _supervise(self, serve_options: ServeOptions, processes: int) -> None:
+        from arq_django.conf import get_config
+        from arq_django.worker.settings import build
+
+        build(serve_options.queue, **serve_options.overrides)  # bad settings fail here, not N times over
+        stop_timeout = get_config().job_completion_wait + STOP_MARGIN_S
+        status = Supervisor(serve_options, processes, stop_timeout=stop_timeout).run()
+        if status:
+            raise SystemExit(status)
