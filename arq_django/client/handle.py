@@ -179,7 +179,7 @@ class JobHandle:
     def progress(self) -> Progress | None:
         """The progress the job last reported (``ctx["progress"]``), or ``None``."""
         with _reading(self.job_id):
-            return read_progress(self.job_id)
+            return read_progress(self.job_id, self.queue_name)
 
     # -- async --------------------------------------------------------------------------------------
 
@@ -196,7 +196,7 @@ class JobHandle:
 
     async def ainfo(self) -> JobRecord | None:
         """Async twin of :meth:`info`."""
-        pool = async_pool()
+        pool = async_pool(queue=self.queue_name)
         with _reading(self.job_id):
             info: JobRecord | None = await self._aresult_info(pool)
             if info is None:
@@ -214,7 +214,7 @@ class JobHandle:
     async def aresult_info(self) -> FinishedJob | None:
         """Async twin of :meth:`result_info`."""
         with _reading(self.job_id):
-            return await self._aresult_info(async_pool())
+            return await self._aresult_info(async_pool(queue=self.queue_name))
 
     async def aabort(self, *, wait: float | None = None) -> bool:
         """Async twin of :meth:`abort`."""
@@ -224,7 +224,7 @@ class JobHandle:
     async def aresult(self, timeout: float | None = None, *, poll_interval: float = POLL_INTERVAL) -> Any:
         """Async twin of :meth:`result`."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        pool = async_pool()
+        pool = async_pool(queue=self.queue_name)
         while True:
             with _reading(self.job_id):
                 async with pool.pipeline(transaction=True) as tr:

@@ -115,7 +115,9 @@ class ProgressReporter:
     def sync(self, fraction: float, message: str = "") -> None:
         """Report progress from a sync handler's thread (blocking; never call it on the event loop)."""
         value = _check(self.job_id, fraction, message)
-        sync_client().set(progress_key(self.job_id), _encode(value, message), px=self._ttl_ms)
+        sync_client(queue=self.queue_name).set(
+            progress_key(self.job_id), _encode(value, message), px=self._ttl_ms
+        )
         if self._sink is not None:
             self._loop.call_soon_threadsafe(self._sink, self._update(value, message))
 
@@ -151,9 +153,9 @@ class ProgressReports(WorkerExtension):
         )
 
 
-def read(job_id: str) -> Progress | None:
-    """The job's last reported progress, or ``None``."""
-    return _decode(cast(bytes | None, sync_client().get(progress_key(job_id))))
+def read(job_id: str, queue: str | None = None) -> Progress | None:
+    """The job's last reported progress, or ``None`` (kept on the server of the job's ``queue``)."""
+    return _decode(cast(bytes | None, sync_client(queue=queue).get(progress_key(job_id))))
 
 
 async def aread(job_id: str, redis: AsyncRedis) -> Progress | None:

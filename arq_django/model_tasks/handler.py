@@ -28,7 +28,7 @@ from arq_django.jobs.registry import JobSpec, job, registry
 from arq_django.jobs.retry import max_tries, retry_exceptions
 from arq_django.keys import in_progress_key_prefix
 from arq_django.model_tasks.options import options_for
-from arq_django.model_tasks.submit import job_name
+from arq_django.model_tasks.submit import job_name, plan_queue
 
 if TYPE_CHECKING:
     from arq_django.model_tasks.model import TaskModel
@@ -178,7 +178,7 @@ def run(model: type[TaskModel], ctx: dict[str, Any], pk: Any) -> Any:
 def _overran(model: type[TaskModel], ctx: dict[str, Any], started: Started, began: float) -> bool:
     """A thread cannot be stopped: when arq ended the job while ``do_task`` ran (its timeout, an abort,
     a shutdown), the row says so instead of what the late thread brought back."""
-    if sync_client().exists(in_progress_key_prefix + started.job_id):
+    if sync_client(queue=plan_queue(model)).exists(in_progress_key_prefix + started.job_id):
         return False  # arq still holds the job
     spec = registry.get(job_name(model))
     timeout = spec.timeout or getattr(ctx.get("worker"), "job_timeout_s", None) or get_config().job_timeout

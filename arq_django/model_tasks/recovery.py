@@ -43,10 +43,10 @@ def task_models(queue: str | None = None) -> list[type[Any]]:
     return [m for m in found if queue is None or plan_queue(m) == queue]
 
 
-def _alive(job_ids: list[str]) -> set[str]:
+def _alive(job_ids: list[str], queue: str) -> set[str]:
     if not job_ids:
         return set()
-    with sync_client().pipeline(transaction=False) as pipe:
+    with sync_client(queue=queue).pipeline(transaction=False) as pipe:
         for job_id in job_ids:
             pipe.exists(job_key_prefix + job_id, in_progress_key_prefix + job_id)
         counts = pipe.execute()
@@ -61,7 +61,7 @@ def recover(model: type[Any]) -> int:
     candidates = list(
         model._base_manager.filter(status="in_progress", started_at__lt=cutoff).values_list("pk", "job_id")
     )
-    alive = _alive([job_id for _, job_id in candidates])
+    alive = _alive([job_id for _, job_id in candidates], plan_queue(model))
     stuck = [pk for pk, job_id in candidates if job_id not in alive]
     if not stuck:
         return 0

@@ -22,7 +22,7 @@ from arq_django.client.enqueue import _queue_commands
 from arq_django.client.plan import JobPlan, plan_job
 from arq_django.client.wire import timestamp_ms
 from arq_django.conf import get_config
-from arq_django.connection import redis_failure, sync_client
+from arq_django.connection import redis_failure, server_for, sync_client
 from arq_django.exceptions import EnqueueError
 from arq_django.keys import abort_jobs_ss
 
@@ -58,17 +58,18 @@ def write(model: type[models.Model], jobs: Sequence[tuple[Any, JobPlan]]) -> Non
     plans = [plan for _, plan in jobs]
     if not plans:
         return
+    queue = plans[0].queue_name  # one model, one queue: its server holds every row's job
     try:
-        with sync_client().pipeline(transaction=False) as pipe:
+        with sync_client(queue=queue).pipeline(transaction=False) as pipe:
             for plan in plans:
                 _queue_commands(pipe, plan)
             pipe.execute()
     except redis.RedisError as e:
         raise EnqueueError(
             f"could not enqueue {len(plans)} {model._meta.label} row(s) (job {plans[0].function!r}) on "
-            f"queue {plans[0].queue_name!r}: {redis_failure(e)}. The rows are saved with status 'queued'; "
-            "run them again with the admin's 'Run selected' or Model.objects.filter(...).run() once "
-            "Redis answers."
+            f"queue {queue!r}: {redis_failure(e, server=server_for(queue))}. The rows are saved with status "
+            "'queued'; run them again with the admin's 'Run selected' or Model.objects.filter(...).run() "
+            "once Redis answers."
         ) from e
     _record(jobs)
 
@@ -132,7 +133,7 @@ def reset_rows(queryset: models.QuerySet[Any]) -> int:
     if old:
         try:
             now_ms = timestamp_ms()
-            sync_client().zadd(abort_jobs_ss, dict.fromkeys(old, now_ms))
+            sync_client(queue=plan_queue(model)).zadd(abort_jobs_ss, dict.fromkeys(old, now_ms))
         except redis.RedisError as e:
             # The rows no longer name those jobs, so any that still run end as no-ops.
             logger.warning(

@@ -3,12 +3,13 @@ server, status and health cover both, and a server that is down fails health for
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 from django.test import Client
 
-from arq_django import enqueue
+from arq_django import JobHandle, enqueue
 from arq_django.connection import close_sync_clients
 from arq_django.ops.status import read_status
 from tests.conftest import wait_for
@@ -65,3 +66,42 @@ def test_each_queue_lives_and_runs_on_its_own_server(two_servers, second_redis, 
     assert Client().get("/arq/health/?queue=reports").status_code == 200
     assert Client().get("/arq/health/?queue=mail").status_code == 503
     assert Client().get("/arq/health/?queue=nope").status_code == 404
+
+
+def test_task_rows_go_to_their_queues_server_and_are_run_there(
+    settings,
+    redis_url,
+    second_redis: RedisProcess,  # noqa: F811
+    redis_client,
+    start_worker,
+):
+    """A task model's queue on a Redis of its own: its rows' jobs (one or in bulk) are written there,
+    its workers run them there, and the results land on the rows."""
+    from tests.model_tasks_app.models import Export
+
+    queues = {q: {} for q in settings.ARQ_DJANGO["QUEUES"]}
+    queues["rows"] = {"REDIS_URL": f"redis://127.0.0.1:{second_redis.port}/0"}
+    settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, "QUEUES": queues}
+    try:
+        one = Export.objects.create(name="one")
+        bulk = Export.objects.bulk_create([Export(name="two"), Export(name="three")])
+        rows = [Export.objects.get(pk=pk) for pk in [one.pk, *(row.pk for row in bulk)]]
+        other = second_redis.client()
+        for row in rows:
+            assert row.job_id and other.zscore("rows", row.job_id) is not None, row
+            assert redis_client.zscore("rows", row.job_id) is None
+        start_worker(
+            "--queue", "rows", cli="manage", env={"ARQ_DJANGO_EXTRA": json.dumps({"QUEUES": queues})}
+        )
+        for row in rows:
+            done = wait_for(
+                lambda row=row: Export.objects.filter(pk=row.pk, status="complete").first(), timeout=30
+            )
+            assert done.result == {"name": row.name, "try": 1}
+            handle = JobHandle(done.job_id, "rows")  # results and progress live on the queue's server
+            assert handle.result(timeout=5) == done.result
+            assert asyncio.run(handle.aresult(timeout=5)) == done.result
+            progress = handle.progress()
+            assert progress is not None and (progress.fraction, progress.message) == (0.5, "half")
+    finally:
+        close_sync_clients()
