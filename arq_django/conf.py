@@ -127,13 +127,13 @@ def _queue_servers(key: str, value: Any, raw: Mapping[str, Any]) -> dict[str, Re
 
 
 def _wait_timeout(key: str, value: Any, raw: Mapping[str, Any]) -> float:
-    seconds = _positive_seconds(key, value)
-    if raw["ENQUEUE_WAIT_REPLICAS"] and seconds >= _seconds("SOCKET_TIMEOUT", raw["SOCKET_TIMEOUT"]):
-        raise ImproperlyConfigured(
-            f"ARQ_DJANGO['ENQUEUE_WAIT_TIMEOUT'] ({value!r}) must be shorter than SOCKET_TIMEOUT, or the "
-            "socket times out before Redis answers WAIT."
-        )
-    return seconds
+    from arq_django.connection.replicas import check_wait_timeout
+
+    waiting, socket_timeout = (
+        bool(raw["ENQUEUE_WAIT_REPLICAS"]),
+        _seconds("SOCKET_TIMEOUT", raw["SOCKET_TIMEOUT"]),
+    )
+    return check_wait_timeout(_positive_seconds(key, value), socket_timeout, waiting)
 
 
 def _queue(key: str, queue: Any, raw: Mapping[str, Any]) -> str:
@@ -193,16 +193,14 @@ class Config:
     ``metadata``), so a key is declared once; :data:`DEFAULTS` is derived from these fields."""
 
     redis_url: str = field(repr=False, metadata=_key("REDIS_URL", "redis://localhost:6379/0", _redis_url))
-    """Where Redis lives (redis, rediss, unix or redis+sentinel URL); kept out of reprs: it may hold a
-    password."""
+    """Where Redis lives (redis, rediss, unix or redis+sentinel URL); kept out of reprs (passwords)."""
     redis: RedisServer = field(metadata=_derived(_server))
     """``REDIS_URL`` parsed, with the ``REDIS_SSL_*`` keys: the default server."""
     ssl_ca_certs: str | None = field(metadata=_key("REDIS_SSL_CA_CERTS", None, lambda k, v, raw: v))
     ssl_certfile: str | None = field(metadata=_key("REDIS_SSL_CERTFILE", None, lambda k, v, raw: v))
     ssl_keyfile: str | None = field(metadata=_key("REDIS_SSL_KEYFILE", None, lambda k, v, raw: v))
     ssl_cert_reqs: str | None = field(metadata=_key("REDIS_SSL_CERT_REQS", None, lambda k, v, raw: v))
-    """TLS for ``rediss://`` (validated with the server): CA bundle, client certificate and key,
-    ``"required"`` (the default), ``"optional"`` or ``"none"``."""
+    """TLS for ``rediss://``: CA bundle, client certificate, key, ``"required"``/``"optional"``/``"none"``."""
     queue_servers: dict[str, RedisServer] = field(hash=False, metadata=_derived(_queue_servers))
     """Queues whose ``QUEUES`` entry names a server other than the default one."""
     enqueue_wait_replicas: int = field(

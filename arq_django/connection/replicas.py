@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from django.core.exceptions import ImproperlyConfigured
+
 from arq_django.conf import get_config
 from arq_django.exceptions import EnqueueNotConfirmed
 
@@ -27,6 +29,17 @@ class WaitPolicy:
     @property
     def args(self) -> tuple[int, int]:
         return self.replicas, self.timeout_ms
+
+
+def check_wait_timeout(seconds: float, socket_timeout: float, waiting: bool) -> float:
+    """``ENQUEUE_WAIT_TIMEOUT`` (``seconds``), checked: with replicas to wait for it must end before the
+    client's own read timeout would cut ``WAIT`` off."""
+    if waiting and seconds >= socket_timeout:
+        raise ImproperlyConfigured(
+            f"ARQ_DJANGO['ENQUEUE_WAIT_TIMEOUT'] ({seconds:g} s) must be shorter than SOCKET_TIMEOUT "
+            f"({socket_timeout:g} s), or the socket times out before Redis answers WAIT."
+        )
+    return seconds
 
 
 def wait_policy() -> WaitPolicy | None:

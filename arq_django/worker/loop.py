@@ -49,8 +49,7 @@ logger = logging.getLogger("arq.worker")
 REFILL_WAIT_S = 0.002
 """Longest a freed slot waits for others before the worker claims for it while jobs are waiting."""
 MIN_TICK_S = 0.01
-"""Shortest interval between housekeeping ticks: ``poll_delay=0`` (arq's test fixtures use it) would
-otherwise tick on every iteration and never let a full or draining worker wait."""
+"""Shortest housekeeping tick: at ``poll_delay=0`` (arq's test fixtures) a busy worker would never wait."""
 
 
 class LoopWorker(arq.worker.Worker):
