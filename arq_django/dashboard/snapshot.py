@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arq_django.conf import get_config
-from arq_django.connection import sync_client
+from arq_django.connection import clients_for
 from arq_django.dashboard import counters, mirror
 from arq_django.dashboard.series import Durations, Failure, Running, Source, Throughput
 from arq_django.ops.status import Status, read_status
@@ -81,14 +81,14 @@ def read_dashboard() -> Dashboard:
             tuple(mirror.latest_failures()),
             tuple(mirror.running()),
         )
-    client, queues = sync_client(), [q.depth.queue for q in status.queues]
+    servers = [(c, held) for c, held in clients_for([q.depth.queue for q in status.queues]) if held]
     return Dashboard(
         status,
         rows,
         "counters",
-        counters.throughput(client, queues, now, HOUR, 60),
-        counters.throughput(client, queues, now, DAY, HOUR),
-        tuple(counters.durations(client, queues)),
+        counters.throughput(servers, now, HOUR, 60),
+        counters.throughput(servers, now, DAY, HOUR),
+        tuple(counters.durations(servers)),
         (),
         (),
     )

@@ -13,6 +13,7 @@ from arq_django.dashboard import counters, mirror
 from arq_django.dashboard.charts import seconds_text, throughput_chart
 from arq_django.models import JobResult
 from arq_django.worker.stats import record_job_outcomes
+from tests.redis_servers import second_redis  # noqa: F401
 
 Status = JobResult.Status
 NOW = dt.datetime(2026, 3, 4, 12, 30, 20, tzinfo=UTC)
@@ -108,18 +109,40 @@ def test_counters_when_the_mirror_is_off(redis_url, redis_client):
 
     asyncio.run(record())
     now = dt.datetime.now(UTC)
-    hour = counters.throughput(redis_client, ["arq:queue", "mail"], now, 3600, 60)
+    hour = counters.throughput([(redis_client, ["arq:queue", "mail"])], now, 3600, 60)
     last = hour.buckets[-1]
     if last.total == 0:  # the minute turned between writing and reading
         last = hour.buckets[-2]
     assert (last.complete, last.failed, last.retried) == (5, 2, 1) and hour.total == 8
     assert hour.source == "counters" and len(hour.buckets) == 60
-    day = counters.throughput(redis_client, ["arq:queue", "mail"], now, 24 * 3600, 3600)
+    day = counters.throughput([(redis_client, ["arq:queue", "mail"])], now, 24 * 3600, 3600)
     assert len(day.buckets) == 24 and day.total == 8
-    found = {d.function: d for d in counters.durations(redis_client, ["arq:queue", "mail"])}
+    found = {d.function: d for d in counters.durations([(redis_client, ["arq:queue", "mail"])])}
     # add: 4 runs at 0.02 s (bucket 0.025), 0.3 s (0.5) and 2.0 s (2.5): p50 in 0.025, p95 in 2.5
     assert (found["add"].count, found["add"].p50, found["add"].p95) == (6, 0.025, 2.5)
     assert (found["mail_job"].count, found["mail_job"].p50) == (1, 0.005)
+
+
+def test_counters_are_summed_over_every_server(redis_url, redis_client, second_redis):  # noqa: F811
+    """A queue on a Redis of its own keeps its counters there; the dashboard reads both servers."""
+    other_url = f"redis://127.0.0.1:{second_redis.port}/0"
+
+    async def record() -> None:
+        here, there = AsyncRedis.from_url(redis_url), AsyncRedis.from_url(other_url)
+        await record_job_outcomes(here, "arq:queue", [("add", "complete", 0.02)] * 3)
+        await record_job_outcomes(
+            there, "mail", [("mail_job", "complete", 0.004), ("mail_job", "failed", 1.0)]
+        )
+        await here.aclose()
+        await there.aclose()
+
+    asyncio.run(record())
+    servers = [(redis_client, ["arq:queue"]), (second_redis.client(), ["mail"])]
+    day = counters.throughput(servers, dt.datetime.now(UTC), 24 * 3600, 3600)
+    assert day.total == 5 and sum(b.failed for b in day.buckets) == 1
+    found = {d.function: d.count for d in counters.durations(servers)}
+    assert found == {"add": 3, "mail_job": 2}
+    assert counters.throughput(servers[:1], dt.datetime.now(UTC), 24 * 3600, 3600).total == 3
 
 
 def test_chart_draws_one_bar_group_per_bucket_and_escapes():
