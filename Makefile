@@ -152,16 +152,16 @@ BENCH_PEERS_DB ?= 11
 BENCH_PEERS_ARGS ?=
 BENCH_PEERS_PG_URL ?= postgres://postgres@127.0.0.1:5432/arq_django_bench_peers
 PEERS_VENV := .run/bench-peers
-CELERY_VENV := .run/bench-celery
+PEERS_CELERY_VENV := .run/bench-celery
 $(PEERS_VENV)/.installed: bench/peers/requirements-peers.txt
 	$(PYTHON) -m venv $(PEERS_VENV)
 	$(PEERS_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
-$(CELERY_VENV)/.installed: bench/peers/requirements-celery.txt
-	$(PYTHON) -m venv $(CELERY_VENV)
-	$(CELERY_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+$(PEERS_CELERY_VENV)/.installed: bench/peers/requirements-celery.txt
+	$(PYTHON) -m venv $(PEERS_CELERY_VENV)
+	$(PEERS_CELERY_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
 	touch $@
-bench-peers: $(VENV)/.test-installed $(PEERS_VENV)/.installed $(CELERY_VENV)/.installed
+bench-peers: $(VENV)/.test-installed $(PEERS_VENV)/.installed $(PEERS_CELERY_VENV)/.installed
 	BENCH_PEERS_PG_URL=$(BENCH_PEERS_PG_URL) $(PY) -m bench.peers.run --db $(BENCH_PEERS_DB) $(BENCH_PEERS_ARGS)
 
 # The sdist and the wheel a user installs (README, "Quick start"); twine checks their metadata.
