@@ -55,7 +55,7 @@ async def test_aenqueue_waits_for_the_replica_too(via_sentinel, small_set):
 
 
 def test_a_job_fewer_replicas_confirm_raises_after_its_write(settings, via_sentinel, small_set):
-    settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, "ENQUEUE_WAIT_REPLICAS": 2, "ENQUEUE_WAIT_TIMEOUT": 0.2}
+    settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, "ENQUEUE_WAIT_REPLICAS": 2, "ENQUEUE_WAIT_TIMEOUT": 1.0}
     with pytest.raises(EnqueueNotConfirmed) as info:
         enqueue("add", 1, 1, _job_id="needs-two")
     message = str(info.value)
