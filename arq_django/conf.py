@@ -129,10 +129,8 @@ def _queue_servers(key: str, value: Any, raw: Mapping[str, Any]) -> dict[str, Re
 def _wait_timeout(key: str, value: Any, raw: Mapping[str, Any]) -> float:
     from arq_django.connection.replicas import check_wait_timeout
 
-    waiting, socket_timeout = (
-        bool(raw["ENQUEUE_WAIT_REPLICAS"]),
-        _seconds("SOCKET_TIMEOUT", raw["SOCKET_TIMEOUT"]),
-    )
+    waiting = bool(raw["ENQUEUE_WAIT_REPLICAS"])
+    socket_timeout = _seconds("SOCKET_TIMEOUT", raw["SOCKET_TIMEOUT"])
     return check_wait_timeout(_positive_seconds(key, value), socket_timeout, waiting)
 
 
