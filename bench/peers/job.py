@@ -33,3 +33,17 @@ async def arecord(client: Any, i: int) -> None:
     pipe.incr(COUNT_KEY)
     pipe.hsetnx(STARTS_KEY, str(i), repr(started))
     await pipe.execute()
+
+
+_clients: dict[str, Any] = {}
+
+
+async def arecord_at(url: str, i: int) -> None:
+    """The job's body for systems that hand a job no Redis client: one ``redis.asyncio`` client per
+    worker process, made on first use."""
+    client = _clients.get(url)
+    if client is None:
+        import redis.asyncio
+
+        client = _clients[url] = redis.asyncio.Redis.from_url(url)
+    await arecord(client, i)

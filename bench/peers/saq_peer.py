@@ -5,20 +5,16 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import redis.asyncio
 from saq import Queue
 
-from bench.peers.job import CONCURRENCY, QUEUE, arecord
+from bench.peers.job import CONCURRENCY, QUEUE, arecord_at
 
 URL = os.environ["BENCH_REDIS_URL"]
 queue = Queue.from_url(URL, name=QUEUE)
-_clients: list[Any] = []
 
 
 async def bench_job(ctx: dict[str, Any], *, i: int) -> None:
-    if not _clients:
-        _clients.append(redis.asyncio.Redis.from_url(URL))
-    await arecord(_clients[0], i)
+    await arecord_at(URL, i)
 
 
 settings = {"queue": queue, "functions": [bench_job], "concurrency": CONCURRENCY}

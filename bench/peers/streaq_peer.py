@@ -4,23 +4,18 @@ from __future__ import annotations
 
 import os
 from contextlib import AsyncExitStack
-from typing import Any
 
-import redis.asyncio
 from streaq import Worker
 
-from bench.peers.job import CONCURRENCY, QUEUE, arecord
+from bench.peers.job import CONCURRENCY, QUEUE, arecord_at
 
 URL = os.environ["BENCH_REDIS_URL"]
 worker = Worker(redis_url=URL, concurrency=CONCURRENCY, queue_name=QUEUE)
-_clients: list[Any] = []
 
 
 @worker.task
 async def bench_job(i: int) -> None:
-    if not _clients:
-        _clients.append(redis.asyncio.Redis.from_url(URL))
-    await arecord(_clients[0], i)
+    await arecord_at(URL, i)
 
 
 class Producer:

@@ -4,23 +4,18 @@ one worker process, 10 async tasks at once."""
 from __future__ import annotations
 
 import os
-from typing import Any
 
-import redis.asyncio
 from taskiq_redis import RedisStreamBroker
 
-from bench.peers.job import QUEUE, arecord
+from bench.peers.job import QUEUE, arecord_at
 
 URL = os.environ["BENCH_REDIS_URL"]
 broker = RedisStreamBroker(URL, queue_name=QUEUE)
-_clients: list[Any] = []
 
 
 @broker.task(task_name="bench_job")
 async def bench_job(i: int) -> None:
-    if not _clients:
-        _clients.append(redis.asyncio.Redis.from_url(URL))
-    await arecord(_clients[0], i)
+    await arecord_at(URL, i)
 
 
 class Producer:
