@@ -44,6 +44,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--db", type=int, default=14, help="the bench's Redis database (FLUSHDB-ed)")
     parser.add_argument("--rows", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3, help="rounds; the best of each variant counts")
+    parser.add_argument(
+        "--no-mirror",
+        action="store_true",
+        help="the result mirror off (not the default): no JobResult rows for either side",
+    )
     return parser.parse_args(argv)
 
 
@@ -72,7 +77,7 @@ def _timed(produce: Callable[[], None], queue: str, check: Callable[[], None]) -
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     url = with_db(args.redis_url, args.db)
-    setup_django(url)
+    setup_django(url, defaults=not args.no_mirror)
     call_command("migrate", interactive=False, verbosity=0)
     if connection.vendor == "sqlite":
         # The worker writes rows from its thread pool: in SQLite's default rollback journal every write

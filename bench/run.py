@@ -158,10 +158,11 @@ def with_db(url: str, db: int) -> str:
     return urlunsplit(parts._replace(path=f"/{db}", query=urlencode(query)))
 
 
-def setup_django(url: str, *, mirror: bool = False) -> None:
+def setup_django(url: str, *, mirror: bool = False, defaults: bool = False) -> None:
     """Set Django up on the bench's Redis database and SQL database, with the result mirror on or off.
 
-    No process of the bench writes rows at enqueue (``MIRROR_ON_ENQUEUE`` off): enqueue figures are
+    Unless ``defaults`` (the mirror on and writing its row at enqueue, as a project runs without
+    settings), no process writes rows at enqueue (``MIRROR_ON_ENQUEUE`` off): enqueue figures are
     Redis only, and with the mirror on the worker creates every row when the job starts.
     """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "settings.test")
@@ -173,7 +174,12 @@ def setup_django(url: str, *, mirror: bool = False) -> None:
         os.environ["DATABASE_URL"] = f"sqlite:///{BENCH_DATABASE}"
     # Before setup, so that nothing has read (and cached) the configuration yet.
     configured = getattr(settings, "ARQ_DJANGO", None) or {}
-    settings.ARQ_DJANGO = {**configured, "MIRROR": mirror, "MIRROR_ON_ENQUEUE": False}
+    switches = (
+        {"MIRROR": True, "MIRROR_ON_ENQUEUE": True}
+        if defaults
+        else {"MIRROR": mirror, "MIRROR_ON_ENQUEUE": False}
+    )
+    settings.ARQ_DJANGO = {**configured, **switches}
     django.setup()
     redis_url = get_config().redis_url
     if redis_url != url:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import datetime as dt
 import json
 import logging
 import time
 import traceback as tb
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from asgiref.sync import sync_to_async
 from django.db import models
@@ -27,8 +30,10 @@ from arq_django.exceptions import PayloadError
 from arq_django.jobs.registry import JobSpec, job, registry
 from arq_django.jobs.retry import max_tries, retry_exceptions
 from arq_django.keys import in_progress_key_prefix
+from arq_django.model_tasks.mark import mark_started
 from arq_django.model_tasks.options import options_for
 from arq_django.model_tasks.submit import job_name, plan_queue
+from arq_django.worker.threads import abandoned
 
 if TYPE_CHECKING:
     from arq_django.model_tasks.model import TaskModel
@@ -77,30 +82,41 @@ def register(model: type[TaskModel]) -> JobSpec:
 def start(model: type[TaskModel], ctx: dict[str, Any], pk: Any) -> Started | None:
     """Load the row fresh and mark it started; ``None`` (logged) when it is gone or has another job."""
     job_id, job_try = str(ctx.get("job_id", "")), int(ctx.get("job_try") or 1)
-    row = model._base_manager.filter(pk=pk).first()
-    if row is None or row.job_id != job_id:
+    row = mark_started(model, pk, job_id, job_try, timezone.now())
+    if row is None:
+        owner = model._base_manager.filter(pk=pk).values_list("job_id", flat=True).first()
         logger.info(
             "job %s: %s pk=%s %s; nothing to do",
             job_id,
             model._meta.label,
             pk,
-            "was deleted before its job ran" if row is None else f"now belongs to job {row.job_id!r}",
+            "was deleted before its job ran" if owner is None else f"now belongs to job {owner!r}",
         )
         return None
-    now = timezone.now()
-    changed = model._base_manager.filter(pk=pk, job_id=job_id).update(
-        status="in_progress", started_at=now, tries=job_try
-    )
-    if not changed:
-        return None
-    row.status, row.started_at, row.tries = "in_progress", now, job_try
     row.ctx = ctx
     return Started(row, _values(row), job_id, job_try)
 
 
+_IMMUTABLE = (
+    type(None),
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    dt.datetime,
+    dt.date,
+    dt.time,
+    dt.timedelta,
+    Decimal,
+    UUID,
+)
+
+
 def _values(row: models.Model) -> dict[str, Any]:
     # Copies, so that a JSON field the task changes in place still counts as changed.
-    return {f.attname: copy.deepcopy(getattr(row, f.attname)) for f in row._meta.concrete_fields}
+    values = {f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields}
+    return {k: v if type(v) in _IMMUTABLE else copy.deepcopy(v) for k, v in values.items()}
 
 
 def _save(started: Started, outcome: dict[str, Any]) -> None:
@@ -178,7 +194,10 @@ def run(model: type[TaskModel], ctx: dict[str, Any], pk: Any) -> Any:
 def _overran(model: type[TaskModel], ctx: dict[str, Any], started: Started, began: float) -> bool:
     """A thread cannot be stopped: when arq ended the job while ``do_task`` ran (its timeout, an abort,
     a shutdown), the row says so instead of what the late thread brought back."""
-    if sync_client(queue=plan_queue(model)).exists(in_progress_key_prefix + started.job_id):
+    gone = abandoned()  # the worker's own word, when the row runs in its sync pool
+    if gone is None:
+        gone = not sync_client(queue=plan_queue(model)).exists(in_progress_key_prefix + started.job_id)
+    if not gone:
         return False  # arq still holds the job
     spec = registry.get(job_name(model))
     timeout = spec.timeout or getattr(ctx.get("worker"), "job_timeout_s", None) or get_config().job_timeout

@@ -21,9 +21,10 @@ from django.utils import timezone
 from arq_django.client.enqueue import _queue_commands
 from arq_django.client.plan import JobPlan, plan_job
 from arq_django.client.wire import timestamp_ms
+from arq_django.client.write import write as write_plan
 from arq_django.conf import get_config
 from arq_django.connection import redis_failure, server_for, sync_client
-from arq_django.exceptions import EnqueueError
+from arq_django.exceptions import EnqueueError, EnqueueNotConfirmed
 from arq_django.keys import abort_jobs_ss
 
 logger = logging.getLogger("arq_django.model_tasks")
@@ -54,20 +55,27 @@ def plan_for(model: type[models.Model], pk: Any, job_id: str) -> JobPlan:
 
 
 def write(model: type[models.Model], jobs: Sequence[tuple[Any, JobPlan]]) -> None:
-    """Write the rows' jobs (``(pk, plan)``) to Redis in one pipeline and their mirror rows in one insert."""
+    """Write the rows' jobs (``(pk, plan)``) to Redis, one ``EVALSHA`` for one row and one pipeline for
+    many, and hand their mirror rows to the enqueue-time buffer."""
     plans = [plan for _, plan in jobs]
     if not plans:
         return
     queue = plans[0].queue_name  # one model, one queue: its server holds every row's job
     try:
-        with sync_client(queue=queue).pipeline(transaction=False) as pipe:
-            for plan in plans:
-                _queue_commands(pipe, plan)
-            pipe.execute()
-    except redis.RedisError as e:
+        if len(plans) == 1:
+            write_plan(plans[0])
+        else:
+            with sync_client(queue=queue).pipeline(transaction=False) as pipe:
+                for plan in plans:
+                    _queue_commands(pipe, plan)
+                pipe.execute()
+    except EnqueueNotConfirmed:
+        raise  # written, but fewer replicas than ENQUEUE_WAIT_REPLICAS confirmed it: the caller decides
+    except (redis.RedisError, EnqueueError) as e:
+        reason = str(e) if isinstance(e, EnqueueError) else redis_failure(e, server=server_for(queue))
         raise EnqueueError(
             f"could not enqueue {len(plans)} {model._meta.label} row(s) (job {plans[0].function!r}) on "
-            f"queue {queue!r}: {redis_failure(e, server=server_for(queue))}. The rows are saved with status "
+            f"queue {queue!r}: {reason}. The rows are saved with status "
             "'queued'; run them again with the admin's 'Run selected' or Model.objects.filter(...).run() "
             "once Redis answers."
         ) from e
@@ -78,17 +86,10 @@ def _record(jobs: Sequence[tuple[Any, JobPlan]]) -> None:
     config = get_config()
     if not (config.mirror and config.mirror_on_enqueue):
         return
-    from arq_django.mirror.enqueued import enqueued_row
-    from arq_django.mirror.writer import database_for_writes
-    from arq_django.models import JobResult
+    from arq_django.mirror.enqueued import record_enqueued
 
-    try:
-        rows = [enqueued_row(plan, (pk,), {}) for pk, plan in jobs]
-        JobResult.objects.db_manager(database_for_writes()).bulk_create(rows, ignore_conflicts=True)
-    except Exception as e:  # the jobs are in Redis; the worker creates the rows when they start
-        logger.warning(
-            "%d task rows are enqueued but their JobResult rows were not created: %s", len(jobs), e
-        )
+    for pk, plan in jobs:  # at commit, outside any transaction: buffered, written in batches (never raises)
+        record_enqueued(plan, (pk,), {})
 
 
 def enqueue_on_commit(model: type[models.Model], rows: Iterable[tuple[Any, str]], using: str) -> None:

@@ -9,6 +9,7 @@ when the worker's functions are built, so a handler finds its pool through a typ
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -17,6 +18,23 @@ from arq_django.worker.extensions.base import WorkerExtension, WorkerHost
 from arq_django.worker.overruns import Overruns
 
 T = TypeVar("T")
+
+_current = threading.local()
+
+
+def abandoned() -> bool | None:
+    """In a thread running a sync job for :meth:`SyncThreads.run`: whether the worker has already ended
+    that job (its timeout, an abort, a shutdown) while the thread runs on. ``None`` anywhere else."""
+    flag: threading.Event | None = getattr(_current, "abandoned", None)
+    return None if flag is None else flag.is_set()
+
+
+def _in_thread(flag: threading.Event, fn: Callable[..., T], *args: Any) -> T:
+    _current.abandoned = flag
+    try:
+        return fn(*args)
+    finally:
+        _current.abandoned = None
 
 
 class SyncThreads(WorkerExtension):
@@ -68,14 +86,20 @@ class SyncThreads(WorkerExtension):
 
     async def run(self, job_id: str, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a pool thread; when the job is cancelled meanwhile (timeout, abort, shutdown)
-        the thread runs on, and is counted."""
+        the thread runs on, is counted, and sees :func:`abandoned` return ``True``."""
+        flag = threading.Event()
         executor = self.executor
         if executor is None:
-            return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
-        thread = executor.submit(fn, *args)
+            try:
+                return await asyncio.get_running_loop().run_in_executor(None, _in_thread, flag, fn, *args)
+            except asyncio.CancelledError:
+                flag.set()
+                raise
+        thread = executor.submit(_in_thread, flag, fn, *args)
         try:
             return await asyncio.wrap_future(thread)
         except asyncio.CancelledError:
+            flag.set()
             if not thread.cancel() and self.overruns is not None:
                 self.overruns.overran(job_id, thread)
             raise

@@ -1,0 +1,66 @@
+"""Marking a task row started: one ``UPDATE … RETURNING`` on PostgreSQL and SQLite, the ORM's two
+statements elsewhere, and the same row either way."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import connection, models
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from arq_django.model_tasks import mark
+from tests.model_tasks_app.models import Export
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FIELDS = ("pk", "name", "mode", "status", "result", "error", "tries", "job_id", "enqueued_at", "rows_written")
+
+
+def _plain_row() -> Export:
+    """A row with a JSON result and a timestamp to convert back, saved without enqueueing its job."""
+    return models.QuerySet(Export).bulk_create(
+        [Export(name="q1", result={"rows": [1, 2], "ok": True}, job_id="job-1", enqueued_at=timezone.now())]
+    )[0]
+
+
+@pytest.fixture(params=["returning", "two statements"])
+def path(request, monkeypatch):
+    if request.param == "two statements":
+        monkeypatch.setattr(mark, "_returns_rows", lambda connection: False)
+    elif not mark._returns_rows(connection):
+        pytest.skip(f"{connection.vendor} has no UPDATE … RETURNING")
+    return request.param
+
+
+def test_the_row_comes_back_marked_and_converted_as_the_orm_loads_it(path):
+    row = _plain_row()
+    now = timezone.now()
+    marked = mark.mark_started(Export, row.pk, "job-1", 2, now)
+    assert marked is not None
+    fresh = Export.objects.get(pk=row.pk)
+    assert (fresh.status, fresh.started_at, fresh.tries) == ("in_progress", now, 2)
+    for name in FIELDS:
+        assert getattr(marked, name) == getattr(fresh, name), name
+    assert marked.started_at == now and marked.started_at.tzinfo is not None
+    assert marked.result == {"rows": [1, 2], "ok": True}
+    assert isinstance(marked.enqueued_at, dt.datetime)
+    assert marked._state.adding is False and marked._state.db == "default"
+
+
+def test_a_row_of_another_job_or_gone_is_left_alone(path):
+    row = _plain_row()
+    assert mark.mark_started(Export, row.pk, "job-2", 1, timezone.now()) is None
+    assert Export.objects.get(pk=row.pk).status == "queued"
+    assert mark.mark_started(Export, row.pk + 1000, "job-1", 1, timezone.now()) is None
+
+
+def test_returning_is_one_statement():
+    if not mark._returns_rows(connection):
+        pytest.skip(f"{connection.vendor} has no UPDATE … RETURNING")
+    row = _plain_row()
+    with CaptureQueriesContext(connection) as queries:
+        assert mark.mark_started(Export, row.pk, "job-1", 1, timezone.now()) is not None
+    statements = [q["sql"] for q in queries.captured_queries]
+    assert len(statements) == 1 and statements[0].startswith("UPDATE") and "RETURNING" in statements[0]
