@@ -17,7 +17,7 @@ from django.utils.module_loading import import_string
 from arq_django.client.handle import JobState, finished_state
 from arq_django.client.wire import FinishedJob, decode_job, decode_result, timestamp_ms
 from arq_django.conf import get_config
-from arq_django.connection import async_pool, sync_client
+from arq_django.connection import async_pool, clients_for, servers
 from arq_django.exceptions import JobFailed
 from arq_django.keys import in_progress_key_prefix, job_key_prefix, result_key_prefix, retry_key_prefix
 from arq_django.serializers import from_json_data, get_serializer
@@ -117,22 +117,22 @@ def _queues(backend: Backend) -> list[str]:
     return sorted({arq_queue(q) for q in backend.queues} | {get_config().queue})
 
 
-def _redis_commands(backend: Backend, result_id: str) -> list[tuple[str, ...]]:
+def _redis_commands(queues: list[str], result_id: str) -> list[tuple[str, ...]]:
     commands = [
         ("GET", result_key_prefix + result_id),
         ("GET", job_key_prefix + result_id),
         ("EXISTS", in_progress_key_prefix + result_id),
         ("GET", retry_key_prefix + result_id),
     ]
-    return commands + [("ZSCORE", queue, result_id) for queue in _queues(backend)]
+    return commands + [("ZSCORE", queue, result_id) for queue in queues]
 
 
-def _from_redis(backend: Backend, replies: list[Any]) -> Found | None:
+def _from_redis(queues: list[str], replies: list[Any]) -> Found | None:
     raw_result, raw_job, in_progress, tried, *scores = replies
     loads = get_serializer().loads
-    queues = _queues(backend)
     score = next((s for s in scores if s is not None), None)
-    queue = next((q for q, s in zip(queues, scores, strict=True) if s is not None), get_config().queue)
+    fallback = queues[0] if queues else get_config().queue
+    queue = next((q for q, s in zip(queues, scores, strict=True) if s is not None), fallback)
     if raw_result:
         info: FinishedJob = decode_result(raw_result, loads)
         state = finished_state(info)
@@ -222,22 +222,27 @@ def _task_result(backend: Backend, result_id: str, found: Found | None) -> AnyRe
 
 
 def read(backend: Backend, result_id: str) -> AnyResult:
-    """The result of task ``result_id`` (sync)."""
+    """The result of task ``result_id`` (sync); with the mirror off, from each server holding the
+    backend's queues (``QUEUES`` entries may have a Redis of their own), the default server first."""
     found = _from_row(result_id) if get_config().mirror else None
-    if found is None:
-        with sync_client().pipeline(transaction=False) as pipe:
-            for command in _redis_commands(backend, result_id):
+    for client, held in clients_for(_queues(backend)) if found is None else ():
+        with client.pipeline(transaction=False) as pipe:
+            for command in _redis_commands(held, result_id):
                 pipe.execute_command(*command)  # type: ignore[no-untyped-call]
-            found = _from_redis(backend, pipe.execute())
+            found = _from_redis(held, pipe.execute())
+        if found is not None:
+            break
     return _task_result(backend, result_id, found)
 
 
 async def aread(backend: Backend, result_id: str) -> AnyResult:
-    """The result of task ``result_id`` (async: Redis on the loop's pool, the mirror through the ORM)."""
+    """Async twin of :func:`read` (Redis on the loop's pools, the mirror through the ORM)."""
     found = await sync_to_async(_from_row)(result_id) if get_config().mirror else None
-    if found is None:
-        async with async_pool().pipeline(transaction=False) as pipe:
-            for command in _redis_commands(backend, result_id):
+    for _, held in servers(_queues(backend)) if found is None else ():
+        async with async_pool(queue=held[0] if held else None).pipeline(transaction=False) as pipe:
+            for command in _redis_commands(held, result_id):
                 pipe.execute_command(*command)
-            found = _from_redis(backend, await pipe.execute())
+            found = _from_redis(held, await pipe.execute())
+        if found is not None:
+            break
     return _task_result(backend, result_id, found)

@@ -105,3 +105,31 @@ def test_task_rows_go_to_their_queues_server_and_are_run_there(
             assert progress is not None and (progress.fraction, progress.message) == (0.5, "half")
     finally:
         close_sync_clients()
+
+
+def test_tasks_on_a_queue_with_its_own_redis_are_read_there_with_the_mirror_off(
+    two_servers,
+    settings,
+    second_redis: RedisProcess,  # noqa: F811
+    start_worker,
+):
+    """Django Tasks' get_result / aget_result with MIRROR off read every server holding the backend's
+    queues, not only the default one."""
+    from arq_django.tasks.compat import TaskResultStatus, task_backends
+    from tests.tasks import sample
+
+    settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, "MIRROR": False}
+    backend = task_backends["default"]
+    result = sample.on_mail.enqueue("x")
+    assert second_redis.client().zscore("mail", result.id) is not None
+    assert backend.get_result(result.id).status == TaskResultStatus.READY
+    assert asyncio.run(backend.aget_result(result.id)).status == TaskResultStatus.READY
+
+    env = {"ARQ_DJANGO_EXTRA": json.dumps({**two_servers, "MIRROR": False})}
+    start_worker("--queue", "mail", cli="manage", env=env)
+    done = wait_for(
+        lambda: (r := backend.get_result(result.id)).status == TaskResultStatus.SUCCESSFUL and r, timeout=30
+    )
+    assert done.return_value == "mail:x"
+    again = asyncio.run(backend.aget_result(result.id))
+    assert again.status == TaskResultStatus.SUCCESSFUL and again.return_value == "mail:x"
