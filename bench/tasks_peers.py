@@ -44,13 +44,17 @@ def _setup(stamps: Path) -> Any:
     if os.path.exists(db):
         os.remove(db)
     call_command("migrate", verbosity=0)
+    _flush_redis()
+    from bench.peer_app.tasks import stamp
+
+    return stamp
+
+
+def _flush_redis() -> None:
     if "BENCH_REDIS_URL" in os.environ:
         import redis
 
         redis.Redis.from_url(os.environ["BENCH_REDIS_URL"]).flushdb()  # the bench's own database
-    from bench.peer_app.tasks import stamp
-
-    return stamp
 
 
 def _worker() -> subprocess.Popen[bytes]:
@@ -97,6 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         worker.terminate()
         worker.wait(30)
+        _flush_redis()  # what the worker left (a peer's heartbeat keys), so the next bench finds it empty
     print(
         f"{_peer()}: enqueue {args.jobs / enqueue_s:,.0f}/s; drain {(args.jobs + 1) / drain_s:,.0f}/s "
         f"(first start to last end, {args.jobs + 1} tasks); enqueue→start median "
