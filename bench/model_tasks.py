@@ -87,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cursor.execute("PRAGMA journal_mode=WAL")
     from arq_django import enqueue, job
     from arq_django.mirror.buffer import flush as flush_rows
+    from arq_django.model_tasks.recovery import CRON_NAME as RECOVERY_CRON
     from arq_django.model_tasks.submit import job_name, plan_queue
     from arq_django.models import JobResult
     from demo.models import Export, users_csv
@@ -116,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )  # inserts without TaskQuerySet: no job is enqueued for these rows
     n = args.rows
 
-    ours = [JOB, BY_HAND, job_name(Export)]
+    ours = [JOB, BY_HAND, job_name(Export), RECOVERY_CRON]  # the drains' workers run the recovery cron too
 
     def reset() -> None:
         admin.flushdb()
