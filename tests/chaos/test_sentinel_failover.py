@@ -118,8 +118,9 @@ def test_sentinel_failover_mid_run(wait_replicas, tmp_path: Path, settings, redi
         for t in threads:
             t.join(120)
         acked = {job_id for p in producers for job_id in p.acked}
-        # A job whose finish had not reached a replica when the primary died is still claimed on the
-        # new one: it runs again once its in-progress key expires (the longest job timeout + 10 s).
+        # An in-progress key that reached a replica while what ended it did not (one CI run failed on
+        # this, cause not pinned down) holds its job until the key expires: the longest job timeout
+        # + 10 s, hence the workers' short JOB_TIMEOUT. If it still fails, the message says what is left.
         try:
             wait_for(lambda: _drained(cluster), timeout=CLAIM_TTL_S + 30, interval=0.1)
         except AssertionError as e:
