@@ -89,17 +89,13 @@ class SyncThreads(WorkerExtension):
         the thread runs on, is counted, and sees :func:`abandoned` return ``True``."""
         flag = threading.Event()
         executor = self.executor
-        if executor is None:
-            try:
-                return await asyncio.get_running_loop().run_in_executor(None, _in_thread, flag, fn, *args)
-            except asyncio.CancelledError:
-                flag.set()
-                raise
-        thread = executor.submit(_in_thread, flag, fn, *args)
+        thread = None if executor is None else executor.submit(_in_thread, flag, fn, *args)
         try:
+            if thread is None:
+                return await asyncio.get_running_loop().run_in_executor(None, _in_thread, flag, fn, *args)
             return await asyncio.wrap_future(thread)
         except asyncio.CancelledError:
             flag.set()
-            if not thread.cancel() and self.overruns is not None:
+            if thread is not None and not thread.cancel() and self.overruns is not None:
                 self.overruns.overran(job_id, thread)
             raise
