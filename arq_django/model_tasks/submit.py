@@ -72,7 +72,11 @@ def write(model: type[models.Model], jobs: Sequence[tuple[Any, JobPlan]]) -> Non
     except EnqueueNotConfirmed:
         raise  # written, but fewer replicas than ENQUEUE_WAIT_REPLICAS confirmed it: the caller decides
     except (redis.RedisError, EnqueueError) as e:
-        reason = str(e) if isinstance(e, EnqueueError) else redis_failure(e, server=server_for(queue))
+        # write_plan's EnqueueError wraps the Redis error: say it once, with the rows' own advice.
+        cause = e.__cause__ if isinstance(e, EnqueueError) else e
+        reason = (
+            redis_failure(cause, server=server_for(queue)) if isinstance(cause, redis.RedisError) else str(e)
+        )
         raise EnqueueError(
             f"could not enqueue {len(plans)} {model._meta.label} row(s) (job {plans[0].function!r}) on "
             f"queue {queue!r}: {reason}. The rows are saved with status "

@@ -159,3 +159,22 @@ def test_abort_of_a_sync_row_is_on_the_row_even_though_its_thread_runs_on(
     assert (
         done.status == "aborted" and done.result is None and done.error.startswith("CancelledError: aborted")
     )
+
+
+def test_a_row_saved_while_redis_is_down_names_the_row_and_the_fix_once(settings):
+    """The row is saved, its job is not: one error naming the model, the Redis failure and what to do."""
+    from arq_django import embedded
+    from arq_django.connection import close_sync_clients
+    from arq_django.exceptions import EnqueueError
+
+    settings.ARQ_DJANGO = {**settings.ARQ_DJANGO, "REDIS_URL": f"redis://127.0.0.1:{embedded.free_port()}/0"}
+    close_sync_clients()
+    try:
+        with pytest.raises(EnqueueError) as raised:
+            Export.objects.create(name="offline")
+    finally:
+        close_sync_clients()
+    message = str(raised.value)
+    assert "tests_model_tasks_app.Export row(s)" in message and "'Run selected'" in message
+    assert message.count("Redis at ") == 1 and "Nothing was written" not in message, message
+    assert Export.objects.get(name="offline").status == "queued"
