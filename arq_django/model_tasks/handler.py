@@ -32,6 +32,7 @@ from arq_django.jobs.retry import max_tries, retry_exceptions
 from arq_django.keys import in_progress_key_prefix
 from arq_django.model_tasks.mark import mark_started
 from arq_django.model_tasks.options import options_for
+from arq_django.model_tasks.outcome import write_outcome
 from arq_django.model_tasks.submit import job_name, plan_queue
 from arq_django.worker.threads import abandoned
 
@@ -124,12 +125,7 @@ def _save(started: Started, outcome: dict[str, Any]) -> None:
     after = _values(row)
     fields = {k: v for k, v in after.items() if k != row._meta.pk.attname and v != started.before.get(k)}
     fields.update(outcome, finished_at=timezone.now())
-    written = (
-        type(row)
-        ._base_manager.filter(pk=row.pk, job_id=started.job_id, tries=started.job_try)
-        .update(**fields)
-    )
-    if not written:
+    if not write_outcome(type(row), row.pk, started.job_id, started.job_try, fields):
         logger.info(
             "job %s: %s pk=%s changed meanwhile; its outcome is not written",
             started.job_id,

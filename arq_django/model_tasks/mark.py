@@ -9,10 +9,13 @@ the ORM. Either way the update is conditional on the row still naming this job.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db import connections, router
 from django.db.models import Field
+from django.db.models.expressions import Col
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
@@ -34,6 +37,38 @@ def _field(model: type[TaskModel], name: str) -> Field[Any, Any]:
     return field
 
 
+ASSIGNED = ("status", "started_at", "tries")
+
+
+@dataclass(frozen=True)
+class _Returning:
+    """The statement for one model on one database, built once: its SQL and the columns it reads."""
+
+    sql: str
+    assigned: tuple[Field[Any, Any], ...]
+    fields: tuple[Field[Any, Any], ...]
+    cols: tuple[Col, ...]
+
+
+@functools.lru_cache(maxsize=128)
+def _returning(model: type[TaskModel], alias: str) -> _Returning:
+    ops, opts = connections[alias].ops, model._meta
+
+    def column(field: Field[Any, Any]) -> str:
+        assert field.column is not None  # concrete fields have a column
+        return ops.quote_name(field.column)
+
+    fields = tuple(opts.concrete_fields)
+    assigned = tuple(_field(model, name) for name in ASSIGNED)
+    sql = (
+        f"UPDATE {ops.quote_name(opts.db_table)} "
+        f"SET {', '.join(f'{column(f)} = %s' for f in assigned)} "
+        f"WHERE {column(opts.pk)} = %s AND {column(_field(model, 'job_id'))} = %s "
+        f"RETURNING {', '.join(column(f) for f in fields)}"
+    )
+    return _Returning(sql, assigned, fields, tuple(f.get_col(opts.db_table) for f in fields))
+
+
 def _update_returning(
     model: type[TaskModel],
     connection: BaseDatabaseWrapper,
@@ -42,38 +77,24 @@ def _update_returning(
     job_try: int,
     now: dt.datetime,
 ) -> TaskModel | None:
-    opts = model._meta
-
-    def column(field: Field[Any, Any]) -> str:
-        assert field.column is not None  # concrete fields have a column
-        return connection.ops.quote_name(field.column)
-
-    fields = opts.concrete_fields
-    assigned = {
-        _field(model, "status"): "in_progress",
-        _field(model, "started_at"): now,
-        _field(model, "tries"): job_try,
-    }
-    sql = (
-        f"UPDATE {connection.ops.quote_name(opts.db_table)} "
-        f"SET {', '.join(f'{column(f)} = %s' for f in assigned)} "
-        f"WHERE {column(opts.pk)} = %s AND {column(_field(model, 'job_id'))} = %s "
-        f"RETURNING {', '.join(column(f) for f in fields)}"
-    )
-    params = [field.get_db_prep_save(value, connection) for field, value in assigned.items()]
-    params += [opts.pk.get_db_prep_value(pk, connection), job_id]
+    statement = _returning(model, connection.alias)
+    params = [
+        field.get_db_prep_save(value, connection)
+        for field, value in zip(statement.assigned, ("in_progress", now, job_try), strict=True)
+    ]
+    params += [model._meta.pk.get_db_prep_value(pk, connection), job_id]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement.sql, params)
         found = cursor.fetchall()  # read to the end: SQLite commits when the statement is done
     if not found:
         return None
     values = []
-    for field, value in zip(fields, found[0], strict=True):
-        col = field.get_col(opts.db_table)
+    for col, value in zip(statement.cols, found[0], strict=True):
+        # Per call: a converter may be bound to this thread's connection.
         for convert in connection.ops.get_db_converters(col) + col.get_db_converters(connection):
             value = convert(value, col, connection)
         values.append(value)
-    return model.from_db(connection.alias, [f.attname for f in fields], values)
+    return model.from_db(connection.alias, [f.attname for f in statement.fields], values)
 
 
 def mark_started(
