@@ -57,7 +57,7 @@ def write_outcome(model: type[TaskModel], pk: Any, job_id: str, job_try: int, va
         manager = model._base_manager.db_manager(alias)
         return bool(manager.filter(pk=pk, job_id=job_id, tries=job_try).update(**values))
     connection = connections[alias]
-    params = [f.get_db_prep_save(values[f.attname], connection) for f in fields]
+    params = [f.get_db_prep_save(value, connection) for f, value in zip(fields, values.values(), strict=True)]
     job_id_field, tries_field = _fields(model, ("job_id", "tries"))
     params += [
         model._meta.pk.get_db_prep_value(pk, connection),
