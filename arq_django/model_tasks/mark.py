@@ -17,6 +17,8 @@ from django.db import connections, router
 from django.db.models import Field
 from django.db.models.expressions import Col
 
+from arq_django.model_tasks.columns import concrete_field, quoted
+
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper
 
@@ -29,12 +31,6 @@ def _returns_rows(connection: BaseDatabaseWrapper) -> bool:
     # Django's flag for INSERT … RETURNING; on these two vendors UPDATE … RETURNING came in the same
     # release (SQLite 3.35).
     return connection.vendor in RETURNING_VENDORS and bool(connection.features.can_return_columns_from_insert)
-
-
-def _field(model: type[TaskModel], name: str) -> Field[Any, Any]:
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field)  # TaskModel's own concrete fields
-    return field
 
 
 ASSIGNED = ("status", "started_at", "tries")
@@ -53,18 +49,13 @@ class _Returning:
 @functools.lru_cache(maxsize=128)
 def _returning(model: type[TaskModel], alias: str) -> _Returning:
     ops, opts = connections[alias].ops, model._meta
-
-    def column(field: Field[Any, Any]) -> str:
-        assert field.column is not None  # concrete fields have a column
-        return ops.quote_name(field.column)
-
     fields = tuple(opts.concrete_fields)
-    assigned = tuple(_field(model, name) for name in ASSIGNED)
+    assigned = tuple(concrete_field(model, name) for name in ASSIGNED)
     sql = (
         f"UPDATE {ops.quote_name(opts.db_table)} "
-        f"SET {', '.join(f'{column(f)} = %s' for f in assigned)} "
-        f"WHERE {column(opts.pk)} = %s AND {column(_field(model, 'job_id'))} = %s "
-        f"RETURNING {', '.join(column(f) for f in fields)}"
+        f"SET {', '.join(f'{quoted(ops, f)} = %s' for f in assigned)} "
+        f"WHERE {quoted(ops, opts.pk)} = %s AND {quoted(ops, concrete_field(model, 'job_id'))} = %s "
+        f"RETURNING {', '.join(quoted(ops, f) for f in fields)}"
     )
     return _Returning(sql, assigned, fields, tuple(f.get_col(opts.db_table) for f in fields))
 
