@@ -1,5 +1,5 @@
-"""Marking a task row started: one ``UPDATE … RETURNING`` on PostgreSQL and SQLite, the ORM's two
-statements elsewhere, and the same row either way."""
+"""Marking a task row started: one ``UPDATE … RETURNING`` on PostgreSQL, a raw ``UPDATE`` then
+``SELECT`` on SQLite, the ORM's two statements elsewhere, and the same row every way."""
 
 from __future__ import annotations
 
@@ -25,12 +25,16 @@ def _plain_row() -> Export:
     )[0]
 
 
-@pytest.fixture(params=["returning", "two statements"])
+@pytest.fixture(params=["returning", "update then select", "orm"])
 def path(request, monkeypatch):
-    if request.param == "two statements":
+    mark._statements.cache_clear()
+    request.addfinalizer(mark._statements.cache_clear)
+    if request.param == "orm":
+        monkeypatch.setattr(mark, "RAW_VENDORS", ())
+    elif request.param == "update then select":
         monkeypatch.setattr(mark, "_returns_rows", lambda connection: False)
     elif not mark._returns_rows(connection):
-        pytest.skip(f"{connection.vendor} has no UPDATE … RETURNING")
+        pytest.skip(f"{connection.vendor} marks without RETURNING")
     return request.param
 
 
@@ -56,11 +60,25 @@ def test_a_row_of_another_job_or_gone_is_left_alone(path):
     assert mark.mark_started(Export, row.pk + 1000, "job-1", 1, timezone.now()) is None
 
 
-def test_returning_is_one_statement():
-    if not mark._returns_rows(connection):
-        pytest.skip(f"{connection.vendor} has no UPDATE … RETURNING")
+def _statements_of_a_mark(job_id: str) -> list[str]:
     row = _plain_row()
     with CaptureQueriesContext(connection) as queries:
-        assert mark.mark_started(Export, row.pk, "job-1", 1, timezone.now()) is not None
-    statements = [q["sql"] for q in queries.captured_queries]
+        mark.mark_started(Export, row.pk, job_id, 1, timezone.now())
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_postgresql_marks_in_one_statement():
+    if connection.vendor != "postgresql":
+        pytest.skip("UPDATE … RETURNING is PostgreSQL's mark")
+    statements = _statements_of_a_mark("job-1")
     assert len(statements) == 1 and statements[0].startswith("UPDATE") and "RETURNING" in statements[0]
+
+
+def test_sqlite_updates_then_selects_and_a_miss_selects_nothing():
+    """On SQLite the UPDATE commits inside its one call (no RETURNING holding the write lock open)."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's mark")
+    hit = _statements_of_a_mark("job-1")
+    assert [q.split()[0] for q in hit] == ["UPDATE", "SELECT"] and "RETURNING" not in hit[0]
+    miss = _statements_of_a_mark("job-other")
+    assert [q.split()[0] for q in miss] == ["UPDATE"]
