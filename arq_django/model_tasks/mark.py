@@ -46,7 +46,7 @@ class _Statements:
     update: str
     """The ``UPDATE``, with ``RETURNING`` where :func:`_returns_rows`."""
     select: str | None
-    """The ``SELECT`` of the row by pk, when the ``UPDATE`` returns nothing."""
+    """The ``SELECT`` of the row by pk that follows an ``UPDATE`` without ``RETURNING``; else ``None``."""
     assigned: tuple[Field[Any, Any], ...]
     fields: tuple[Field[Any, Any], ...]
     cols: tuple[Col, ...]
