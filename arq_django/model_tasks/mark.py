@@ -1,12 +1,14 @@
 """Mark a task row started and load it, with raw SQL built once per model and database.
 
 PostgreSQL runs ``UPDATE … WHERE pk AND job_id … RETURNING <every column>``: the row is claimed for
-this try and read back fresh in one round trip and one commit. SQLite runs the ``UPDATE`` alone, then
-a ``SELECT`` of the row: there ``RETURNING`` keeps the write transaction open until Python has fetched
-the returned row, so the database's only write lock is held across a wait for the GIL while the
-worker's other threads, writing their rows, sleep in SQLite's busy handler (the split measured 4-5 %
-faster on the ``bench.model_tasks`` drain). Other databases take the same two statements through the
-ORM. Either way the update is conditional on the row still naming this job.
+this try and read back fresh in one round trip and one commit. On a SQLite file the mark goes to the
+database's writer thread (:mod:`~arq_django.model_tasks.group_commit`), which commits it in a group
+with the other threads' row writes; there it uses ``RETURNING`` too, as the group's transaction holds
+the write lock anyway. A SQLite mark inside ``atomic()`` runs the ``UPDATE`` alone, then a ``SELECT``:
+on its own, ``RETURNING`` would keep the write lock until Python has fetched the row, across a wait
+for the GIL while the worker's other threads sleep in SQLite's busy handler. Other databases take
+the same two statements through the ORM. Either way the update is conditional on the row still
+naming this job.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from django.db import connections, router
 from django.db.models import Field
 from django.db.models.expressions import Col
 
+from arq_django.model_tasks import group_commit
 from arq_django.model_tasks.columns import concrete_field, quoted
 
 if TYPE_CHECKING:
@@ -32,8 +35,11 @@ RAW_VENDORS = ("postgresql", "sqlite")
 
 
 def _returns_rows(connection: BaseDatabaseWrapper) -> bool:
-    """Whether the mark reads the row back with ``RETURNING`` (PostgreSQL; see the module docstring)."""
-    return connection.vendor == "postgresql"
+    """Whether the mark reads the row back with ``RETURNING``: on PostgreSQL, and on SQLite (3.35+)
+    when the write is grouped (see the module docstring)."""
+    if connection.vendor == "postgresql":
+        return True
+    return group_commit.grouped(connection) and bool(connection.features.can_return_columns_from_insert)
 
 
 ASSIGNED = ("status", "started_at", "tries")
@@ -43,10 +49,12 @@ ASSIGNED = ("status", "started_at", "tries")
 class _Statements:
     """The mark for one model on one database, built once: its SQL and the columns it reads."""
 
+    returning: str
+    """The ``UPDATE … RETURNING`` every column, where :func:`_returns_rows`."""
     update: str
-    """The ``UPDATE``, with ``RETURNING`` where :func:`_returns_rows`."""
-    select: str | None
-    """The ``SELECT`` of the row by pk that follows an ``UPDATE`` without ``RETURNING``; else ``None``."""
+    """The ``UPDATE`` alone, followed by :attr:`select` where the row does not come back with it."""
+    select: str
+    """The ``SELECT`` of the row by pk."""
     assigned: tuple[Field[Any, Any], ...]
     fields: tuple[Field[Any, Any], ...]
     cols: tuple[Col, ...]
@@ -63,11 +71,14 @@ def _statements(model: type[TaskModel], alias: str) -> _Statements:
         f"UPDATE {table} SET {', '.join(f'{quoted(ops, f)} = %s' for f in assigned)} "
         f"WHERE {quoted(ops, opts.pk)} = %s AND {quoted(ops, concrete_field(model, 'job_id'))} = %s"
     )
-    if _returns_rows(connection):
-        update, select = f"{update} RETURNING {columns}", None
-    else:
-        select = f"SELECT {columns} FROM {table} WHERE {quoted(ops, opts.pk)} = %s"
-    return _Statements(update, select, assigned, fields, tuple(f.get_col(opts.db_table) for f in fields))
+    return _Statements(
+        f"{update} RETURNING {columns}",
+        update,
+        f"SELECT {columns} FROM {table} WHERE {quoted(ops, opts.pk)} = %s",
+        assigned,
+        fields,
+        tuple(f.get_col(opts.db_table) for f in fields),
+    )
 
 
 def _mark_raw(
@@ -84,15 +95,20 @@ def _mark_raw(
         for field, value in zip(statement.assigned, ("in_progress", now, job_try), strict=True)
     ]
     db_pk = model._meta.pk.get_db_prep_value(pk, connection)
-    with connection.cursor() as cursor:
-        cursor.execute(statement.update, [*params, db_pk, job_id])
-        if statement.select is None:
-            found = cursor.fetchall()
-        elif cursor.rowcount:
+    returning = _returns_rows(connection)
+
+    def claim(connection: BaseDatabaseWrapper) -> list[Any]:
+        with connection.cursor() as cursor:
+            if returning:
+                cursor.execute(statement.returning, [*params, db_pk, job_id])
+                return list(cursor.fetchall())
+            cursor.execute(statement.update, [*params, db_pk, job_id])
+            if not cursor.rowcount:
+                return []
             cursor.execute(statement.select, [db_pk])
-            found = cursor.fetchall()
-        else:
-            found = []
+            return list(cursor.fetchall())
+
+    found = group_commit.write(connection.alias, claim)
     if not found:
         return None
     values = []

@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any
 from django.db import connections, router
 from django.db.models import Field
 
+from arq_django.model_tasks import group_commit
 from arq_django.model_tasks.columns import concrete_field, quoted
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+
     from arq_django.model_tasks.model import TaskModel
 
 
@@ -64,6 +67,10 @@ def write_outcome(model: type[TaskModel], pk: Any, job_id: str, job_try: int, va
         f.get_db_prep_value(v, connection)
         for f, v in zip(statement.where, (pk, job_id, job_try), strict=True)
     ]
-    with connection.cursor() as cursor:
-        cursor.execute(statement.sql, params)
-        return bool(cursor.rowcount)
+
+    def update(connection: BaseDatabaseWrapper) -> bool:
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, params)
+            return bool(cursor.rowcount)
+
+    return group_commit.write(alias, update)

@@ -1,13 +1,13 @@
-"""Marking a task row started: one ``UPDATE … RETURNING`` on PostgreSQL, a raw ``UPDATE`` then
-``SELECT`` on SQLite, the ORM's two statements elsewhere, and the same row every way."""
+"""Marking a task row started: one ``UPDATE … RETURNING`` on PostgreSQL and on a SQLite file's writer
+thread, a raw ``UPDATE`` then ``SELECT`` on SQLite inside a transaction, the ORM's two statements
+elsewhere, and the same row every way."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import pytest
-from django.db import connection, models
-from django.test.utils import CaptureQueriesContext
+from django.db import connection, models, transaction
 from django.utils import timezone
 
 from arq_django.model_tasks import mark
@@ -60,25 +60,38 @@ def test_a_row_of_another_job_or_gone_is_left_alone(path):
     assert mark.mark_started(Export, row.pk + 1000, "job-1", 1, timezone.now()) is None
 
 
-def _statements_of_a_mark(job_id: str) -> list[str]:
+def _statements_of_a_mark(job_id: str, sql: list[str]) -> list[str]:
     row = _plain_row()
-    with CaptureQueriesContext(connection) as queries:
-        mark.mark_started(Export, row.pk, job_id, 1, timezone.now())
-    return [q["sql"] for q in queries.captured_queries]
+    sql.clear()
+    mark.mark_started(Export, row.pk, job_id, 1, timezone.now())
+    return list(sql)
 
 
-def test_postgresql_marks_in_one_statement():
+def test_postgresql_marks_in_one_statement(row_sql):
     if connection.vendor != "postgresql":
         pytest.skip("UPDATE … RETURNING is PostgreSQL's mark")
-    statements = _statements_of_a_mark("job-1")
-    assert len(statements) == 1 and statements[0].startswith("UPDATE") and "RETURNING" in statements[0]
+    statements = _statements_of_a_mark("job-1", row_sql)
+    assert len(statements) == 1 and statements[0].startswith("direct: UPDATE")
+    assert "RETURNING" in statements[0]
 
 
-def test_sqlite_updates_then_selects_and_a_miss_selects_nothing():
-    """On SQLite the UPDATE commits inside its one call (no RETURNING holding the write lock open)."""
+def test_sqlite_marks_in_one_statement_on_the_writer_thread(row_sql):
+    """On a SQLite file the mark is committed in a group by the database's writer thread: UPDATE …
+    RETURNING, as the group's transaction holds the write lock anyway."""
     if connection.vendor != "sqlite":
         pytest.skip("SQLite's mark")
-    hit = _statements_of_a_mark("job-1")
-    assert [q.split()[0] for q in hit] == ["UPDATE", "SELECT"] and "RETURNING" not in hit[0]
-    miss = _statements_of_a_mark("job-other")
-    assert [q.split()[0] for q in miss] == ["UPDATE"]
+    hit = _statements_of_a_mark("job-1", row_sql)
+    assert len(hit) == 1 and hit[0].startswith("grouped: UPDATE") and "RETURNING" in hit[0]
+
+
+def test_sqlite_inside_a_transaction_updates_then_selects_and_a_miss_selects_nothing(row_sql):
+    """Inside ``atomic()`` the mark rides on the caller's transaction, on its own connection: the UPDATE
+    alone (no RETURNING holding the write lock across a wait for the GIL), then the SELECT."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's mark")
+    with transaction.atomic():
+        hit = _statements_of_a_mark("job-1", row_sql)
+        miss = _statements_of_a_mark("job-other", row_sql)
+    assert [q.split()[:2] for q in hit] == [["direct:", "UPDATE"], ["direct:", "SELECT"]]
+    assert "RETURNING" not in hit[0]
+    assert [q.split()[:2] for q in miss] == [["direct:", "UPDATE"]]
