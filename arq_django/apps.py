@@ -8,6 +8,8 @@ class ArqDjangoConfig(AppConfig):
 
     def ready(self) -> None:
         from arq_django import checks  # noqa: F401  (registers the system checks)
+        from arq_django.startup import warm_up
         from arq_django.tasks.setup import install
 
         install()
+        warm_up()
