@@ -120,8 +120,8 @@ class Registry:
                 self._discovered = True
 
     def _discover(self, name: str) -> None:
-        """Import installed apps' job modules one by one until one registers ``name`` (a dotted path's
-        own module first), so a producer's first enqueue does not import every app's jobs."""
+        """Import apps' job modules one by one until one registers ``name`` (its own module first): for
+        a lookup before :mod:`arq_django.startup` imported them all (another app's ``ready()``)."""
         if self._discovered:
             return
         with self._lock:
