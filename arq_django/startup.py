@@ -10,11 +10,14 @@ pays for that job alone: a web worker's first request after a deploy, or a scrip
 - With the result mirror on at enqueue, its row builder and buffer are imported.
 
 The costs move to start-up, where Django's own imports are paid; a one-shot script pays them either way.
+Invalid ``ARQ_DJANGO`` settings skip all this: ``manage.py check`` reports them, as does every call.
 """
 
 from __future__ import annotations
 
 import importlib
+
+from django.core.exceptions import ImproperlyConfigured
 
 from arq_django.conf import get_config
 from arq_django.jobs.registry import registry
@@ -22,9 +25,12 @@ from arq_django.jobs.registry import registry
 
 def warm_up() -> None:
     """Import, once, what a process's first enqueue would otherwise import on its caller's clock."""
+    try:
+        config = get_config()
+    except ImproperlyConfigured:
+        return  # the system checks name each bad setting; a crash here would hide them
     registry.autodiscover()
     importlib.import_module("encodings.idna")
-    config = get_config()
     if config.mirror and config.mirror_on_enqueue:
         importlib.import_module("arq_django.mirror.enqueued")
         importlib.import_module("arq_django.mirror.buffer")

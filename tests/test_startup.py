@@ -61,3 +61,18 @@ def test_a_job_module_that_fails_to_import_fails_start_up_naming_it(tmp_path):
     )
     assert done.returncode != 0
     assert "brokenjobsapp/jobs.py" in done.stderr and "REQUIRED_KEY is unset" in done.stderr
+
+
+def test_bad_settings_still_reach_the_system_checks(tmp_path):
+    (tmp_path / "bad_settings.py").write_text(
+        "from settings.test import *  # noqa: F403\n"
+        "ARQ_DJANGO = {**ARQ_DJANGO, 'MAX_JOBS': 0}  # noqa: F405\n"
+    )
+    done = _python(
+        "import django\ndjango.setup()\n"
+        "from django.core.management import call_command\ncall_command('check')",
+        DJANGO_SETTINGS_MODULE="bad_settings",
+        PYTHONPATH=str(tmp_path),
+    )
+    assert done.returncode != 0
+    assert "SystemCheckError" in done.stderr and "MAX_JOBS" in done.stderr, done.stderr
