@@ -32,5 +32,4 @@ def warm_up() -> None:
     registry.autodiscover()
     importlib.import_module("encodings.idna")
     if config.mirror and config.mirror_on_enqueue:
-        importlib.import_module("arq_django.mirror.enqueued")
-        importlib.import_module("arq_django.mirror.buffer")
+        importlib.import_module("arq_django.mirror.enqueued")  # and the buffer it writes through

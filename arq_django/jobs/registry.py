@@ -6,12 +6,10 @@ import inspect
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib import import_module
 from typing import Any, overload
 
-from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import autodiscover_modules, module_has_submodule
+from django.utils.module_loading import autodiscover_modules
 
 from arq_django.conf import get_config
 from arq_django.exceptions import DuplicateJobName, JobNotRegistered
@@ -119,35 +117,13 @@ class Registry:
                 autodiscover_modules(*get_config().job_modules)
                 self._discovered = True
 
-    def _discover(self, name: str) -> None:
-        """Import apps' job modules one by one until one registers ``name`` (its own module first): for
-        a lookup before :mod:`arq_django.startup` imported them all (another app's ``ready()``)."""
-        if self._discovered:
-            return
-        with self._lock:
-            modules = [
-                f"{app.name}.{module}"
-                for app in apps.get_app_configs()
-                for module in get_config().job_modules
-                if module_has_submodule(app.module, module)
-            ]
-            own = name.rpartition(".")[0]
-            for module in sorted(modules, key=lambda m: m != own):  # stable: INSTALLED_APPS order after
-                import_module(module)
-                if name in self._specs or self._by_path(name):
-                    return
-            self._discovered = True
-
     def get(self, name: str | Callable[..., Any]) -> JobSpec:
         """The spec for a job name, dotted path or ``@job`` handler; raises :class:`JobNotRegistered`."""
         if not isinstance(name, str):
             return self._by_handler(name)
         spec = self._specs.get(name)
         if spec is None:
-            self._discover(name)
-            spec = self._specs.get(name) or self._by_path(name)
-        if spec is None:
-            self.autodiscover()
+            self.autodiscover()  # app start (arq_django.startup) has done it, unless asked before that
             spec = self._specs.get(name) or self._by_path(name) or self._resolved(name)
         if spec is None:
             raise JobNotRegistered(name, list(self._specs))

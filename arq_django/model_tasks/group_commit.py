@@ -38,6 +38,8 @@ T = TypeVar("T")
 Work = Callable[["BaseDatabaseWrapper"], T]
 """A write: statements run on the connection it is given; what it returns goes back to its caller."""
 
+THREAD_PREFIX: Final = "arq_django-task-rows-"
+"""The writer threads' names: this, then the database alias."""
 IDLE_CLOSE_S: Final = 1.0
 """Seconds without a request after which a writer thread closes its connection (it reopens on demand)."""
 
@@ -64,7 +66,7 @@ class _Writer:
             self._pending.append(request)
             if self._thread is None:
                 self._thread = threading.Thread(
-                    target=self._run, name=f"arq_django-task-rows-{self.alias}", daemon=True
+                    target=self._run, name=f"{THREAD_PREFIX}{self.alias}", daemon=True
                 )
                 self._thread.start()
             else:

@@ -9,8 +9,6 @@ import pytest
 
 from arq_django.model_tasks import group_commit
 
-WRITER_THREAD = "arq_django-task-rows-"
-
 
 @pytest.fixture
 def row_sql(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -21,7 +19,8 @@ def row_sql(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     def traced(alias: str, work: group_commit.Work[Any]) -> Any:
         def run(connection: Any) -> Any:
-            how = "grouped" if threading.current_thread().name.startswith(WRITER_THREAD) else "direct"
+            on_writer = threading.current_thread().name.startswith(group_commit.THREAD_PREFIX)
+            how = "grouped" if on_writer else "direct"
 
             def record(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
                 statements.append(f"{how}: {sql}")
