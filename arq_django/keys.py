@@ -23,6 +23,7 @@ __all__ = [
     "UNIQUE_MARKER_PREFIX",
     "WAKE_CAP",
     "WAKE_PREFIX",
+    "WOKEN_PREFIX",
     "WORKER_PREFIX",
     "SourceKeys",
     "abort_jobs_ss",
@@ -38,6 +39,7 @@ __all__ = [
     "retry_key_prefix",
     "stats_key",
     "wake_key",
+    "woken_key",
 ]
 
 # -- arq's keys (arq.constants) ---------------------------------------------------------------------
@@ -58,9 +60,13 @@ health_check_key_suffix: Final = ":health-check"
 
 # -- ours --------------------------------------------------------------------------------------------
 WAKE_PREFIX: Final = "arq_django:wake:"
-"""``<prefix><queue>``: a short list; one token per enqueue wakes an idle worker's BLPOP."""
+"""``<prefix><queue>``: a short list; one token per enqueue (the producer's clock, epoch ms) wakes an idle
+worker's blocking read."""
 WAKE_CAP: Final = 16
 """Most tokens a queue's wake list holds; each extra one only costs an idle worker one empty claim."""
+WOKEN_PREFIX: Final = "arq_django:woken:"
+"""``<prefix><queue>:<claimer>``: where a worker's blocking read moves the wake token it took, for the claim
+script queued behind it to find (and delete) in the same round trip."""
 CLAIM_PREFIX: Final = "arq_django:claim:"
 """``<prefix><job_id>``: the token of the worker that claimed a job (sync-job overrun fencing)."""
 HISTORY_PREFIX: Final = "arq_django:history:"
@@ -82,6 +88,11 @@ RECONCILE_LOCK: Final = "arq_django:mirror:reconcile"
 def wake_key(queue_name: str) -> str:
     """The wake list of ``queue_name``."""
     return WAKE_PREFIX + queue_name
+
+
+def woken_key(queue_name: str, claimer: str) -> str:
+    """The list one claimer's blocking read on ``queue_name``'s wake list moves its token to."""
+    return f"{WOKEN_PREFIX}{queue_name}:{claimer}"
 
 
 def history_key(queue_name: str) -> str:

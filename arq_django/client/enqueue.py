@@ -36,7 +36,7 @@ def queue_wake(pipe: Pipeline | AsyncPipeline, queue_name: str) -> None:
     """Add the wake signal for ``queue_name`` to a pipeline (inside the job's MULTI), so an idle worker
     (:mod:`arq_django.worker.wake`) starts the job at once."""
     key = keys.wake_key(queue_name)
-    pipe.lpush(key, b"1")
+    pipe.lpush(key, round(time.time() * 1000))  # a token says when (by this clock) its jobs were due
     pipe.ltrim(key, 0, keys.WAKE_CAP - 1)
 
 

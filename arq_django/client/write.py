@@ -31,7 +31,8 @@ from arq_django.exceptions import EnqueueError
 
 SCRIPT = """
 -- KEYS: job key, queue, wake list, then ARGV[5] guard keys (any existing: the id is taken, return 0),
--- then keys to delete first (a unique job's old result). ARGV: record, TTL ms, job id, score, guard count.
+-- then keys to delete first (a unique job's old result). ARGV: record, TTL ms, job id, score, guard count,
+-- the wake token (the time by which the job is due, as the producer's clock tells it).
 local guards = tonumber(ARGV[5])
 for i = 4, 3 + guards do
   if redis.call('EXISTS', KEYS[i]) == 1 then return 0 end
@@ -39,7 +40,7 @@ end
 for i = 4 + guards, #KEYS do redis.call('DEL', KEYS[i]) end
 redis.call('PSETEX', KEYS[1], ARGV[2], ARGV[1])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
-redis.call('LPUSH', KEYS[3], '1')
+redis.call('LPUSH', KEYS[3], ARGV[6])
 redis.call('LTRIM', KEYS[3], 0, WAKE_CAP - 1)
 return 1
 """.replace("WAKE_CAP", str(keys.WAKE_CAP))
@@ -62,6 +63,7 @@ def script_args(plan: JobPlan) -> tuple[Any, ...]:
             plan.job_id,
             plan.score,
             len(guards),
+            wake_token(plan),
         )
     return (
         3,
@@ -73,7 +75,15 @@ def script_args(plan: JobPlan) -> tuple[Any, ...]:
         plan.job_id,
         plan.score,
         0,
+        wake_token(plan),
     )
+
+
+def wake_token(plan: JobPlan) -> int:
+    """What the job's wake token says: the time by which it is due, by this process's clock (its score,
+    or now for a deferred job). A worker woken by it claims what is due by then, even if its own clock
+    was read before it began to wait (:meth:`arq_django.worker.claim.Claimer.claim_on_wake`)."""
+    return min(plan.score, round(time.time() * 1000))
 
 
 def _enqueue_error(plan: JobPlan, e: Exception) -> EnqueueError:

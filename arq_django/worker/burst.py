@@ -4,12 +4,18 @@ A burst worker exits once no job is due and none runs here (:meth:`LoopWorker._b
 deferred by producers stay queued for the next worker, but the worker's own follow-ups do not: the
 retry of a job it ran and a cron tick it enqueued (arq enqueues ticks up to a second ahead) run before
 it exits. :class:`OwnWork` tracks them by job id until this worker claims them or they leave the
-queue (another worker ran them, they were aborted).
+queue (another worker ran them, they were aborted). Once only that is left it enqueues no new cron
+tick (an every-second cron would keep it running forever).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+
 from arq.connections import ArqRedis
+from arq.cron import CronJob
+from arq.utils import to_unix_ms
 
 
 class OwnWork:
@@ -26,6 +32,22 @@ class OwnWork:
             self.until_ms = max(self.until_ms, due_ms)
         else:
             self.pending[job_id] = due_ms
+
+    def cron_ticks(self, cron_jobs: Sequence[CronJob], before: Sequence[datetime | None]) -> bool:
+        """Note the ticks arq's ``run_cron`` just enqueued (``before``: each job's ``next_run`` before
+        it ran); whether any job's schedule moved."""
+        moved = False
+        for cron_job, was in zip(cron_jobs, before, strict=True):
+            if cron_job.next_run == was:
+                continue
+            moved = True
+            if was is not None:
+                # arq's tick id (run_cron): the job's own, or <name>:<run-at ms> when unique.
+                due_ms = to_unix_ms(was)
+                self.add(
+                    cron_job.job_id or (f"{cron_job.name}:{due_ms}" if cron_job.unique else None), due_ms
+                )
+        return moved
 
     def claimed(self, job_id: str) -> None:
         self.pending.pop(job_id, None)

@@ -13,13 +13,20 @@ keeps arq's keys). When a claim's reply is lost (Redis went
 down mid-call, or the worker was cancelled), the jobs it may have marked would otherwise wait for their
 in-progress keys to expire (the longest job timeout plus 10 s). Instead the worker's next claim first
 releases them (:data:`_RELEASE_LUA`): every key still holding the lost token is deleted, its try undone
-and its abort request put back, so the jobs are claimable at once.
+and its abort request put back, so the jobs are claimable at once. The same release gives back a claim
+the worker has no room for (:meth:`Claimer.reject`).
+
+An idle worker claims on wake-up (:meth:`Claimer.claim_on_wake`): the same script, queued behind the
+blocking read of the queue's wake list on one connection, so Redis runs it the moment a token arrives.
+The read moves the token to a list of the claimer's own, where the script finds (and deletes) it;
+without a token (the read timed out) the script does nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from string import Template
@@ -28,7 +35,9 @@ from typing import Any
 from arq.connections import ArqRedis
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.utils import timestamp_ms
+from redis.asyncio import Redis
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError
 
 from arq_django import keys
 from arq_django.connection import REDIS_DOWN
@@ -42,13 +51,26 @@ CLAIM_RECORD_MS = 60_000
 """How long a claim's record outlives it: a Redis back later than this leaves a lost claim's jobs to
 their in-progress keys' expiry, as before."""
 
-# KEYS: queue. ARGV: now_ms, want, read_limit, in_progress_ms, "1" to look up aborts, token, record ms,
-# the token of the last claim whose reply arrived (its record is no longer needed) or "".
-# Returns {zcard, next_due_ms or false, due count, id, score, job record or false, try, aborted, id, ...}.
+# KEYS: queue, and for a claim on wake-up (:meth:`Claimer.claim_on_wake`) the list the wake token was
+# moved to and the wake list. ARGV: now_ms, want, read_limit, in_progress_ms, "1" to look up aborts, token,
+# record ms, the token of the last claim whose reply arrived (its record is no longer needed) or "", and on
+# wake-up the latest time a producer's clock may move now_ms to.
+# Returns {zcard, next_due_ms or false, due count, id, score, job record or false, try, aborted, id, ...},
+# or {-1} on wake-up when no token was moved (the blocking read timed out).
 _CLAIM_LUA = Template("""
 local queue = KEYS[1]
 local want = tonumber(ARGV[2])
-local ids = redis.call('ZRANGEBYSCORE', queue, '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, ARGV[3])
+local now = ARGV[1]
+if #KEYS > 1 then
+  local token = redis.call('LPOP', KEYS[2])
+  if not token then return {-1} end
+  redis.call('DEL', KEYS[2])
+  local newest = redis.call('LINDEX', KEYS[3], 0)
+  local announced = math.max(tonumber(token) or 0, tonumber(newest) or 0)
+  announced = math.min(announced, tonumber(ARGV[9]))
+  if announced > tonumber(ARGV[1]) then now = string.format('%.0f', announced) end
+end
+local ids = redis.call('ZRANGEBYSCORE', queue, '-inf', now, 'WITHSCORES', 'LIMIT', 0, ARGV[3])
 local out = {0, false, 0}
 local claimed = 0
 local record = '$claim' .. ARGV[6]
@@ -75,9 +97,9 @@ for i = 1, #ids, 2 do
 end
 if claimed > 0 then redis.call('PEXPIRE', record, ARGV[7]) end
 out[1] = redis.call('ZCARD', queue)
-out[3] = redis.call('ZCOUNT', queue, '-inf', ARGV[1])
+out[3] = redis.call('ZCOUNT', queue, '-inf', now)
 if claimed < want then
-  local later = redis.call('ZRANGEBYSCORE', queue, '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  local later = redis.call('ZRANGEBYSCORE', queue, '(' .. now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
   if #later > 0 then out[2] = later[2] end
 end
 return out
@@ -144,6 +166,8 @@ class Claim:
     wanted: int
     due: int = 0
     """Jobs due at the claim's time (score <= now) left in the queue, running ones included."""
+    token: str = ""
+    """The claim's token (its in-progress keys hold it): :meth:`Claimer.reject` gives its jobs back."""
 
     @property
     def full(self) -> bool:
@@ -159,11 +183,13 @@ class Claimer:
         self.in_progress_ms = in_progress_ms
         self.abort_flag = b"1" if allow_abort else b"0"
         self._script: AsyncScript = pool.register_script(_CLAIM_LUA)
+        self._sha: str = self._script.sha
         self._release: AsyncScript = pool.register_script(_RELEASE_LUA)
         self.lost: list[str] = []
         """Tokens of claims whose reply never arrived (they may have marked jobs in progress)."""
         self._recorded = ""
         """The token of the last claim that took jobs and was answered: the next claim drops its record."""
+        self._woken_key = keys.woken_key(queue_name, uuid.uuid4().hex)
 
     async def claim(self, want: int, read_limit: int, now_ms: int) -> Claim:
         """Claim up to ``want`` jobs due at ``now_ms``, looking at no more than ``read_limit`` ready ids
@@ -171,15 +197,63 @@ class Claimer:
         if self.lost:
             await self.release_lost()
         token = uuid.uuid4().hex
-        record_ms = min(CLAIM_RECORD_MS, self.in_progress_ms)
-        args: list[int | bytes | str] = [now_ms, want, max(read_limit, want), self.in_progress_ms]
-        args += [self.abort_flag, token, record_ms, self._recorded]
+        args = self._args(want, read_limit, now_ms, token)
         try:
             reply: list[Any] = await self._script(keys=[self.queue_name], args=args)
         except BaseException as e:
-            if isinstance(e, (*REDIS_DOWN, asyncio.CancelledError)):
-                self.lost.append(token)  # the script may have run: its reply is what got lost
+            self._check_lost(e, token)
             raise
+        return self._parse(reply, want, token)
+
+    async def claim_on_wake(
+        self, conn: Redis, wake_key: str, want: int, read_limit: int, block_s: float
+    ) -> Claim | None:
+        """Wait up to ``block_s`` for a wake token on ``wake_key`` and claim in the same round trip:
+        ``BRPOPLPUSH`` moves the token to a list of this claimer's and the claim script, queued right
+        behind it on ``conn``, runs as soon as Redis hands the token over. ``None``: no token came.
+
+        The script counts a job due by the latest time a producer announced (its token, or the newest
+        one still waiting), since the worker's own clock was read before the wait; that time may pass the
+        worker's by at most ``block_s``, so a producer clock running ahead starts a deferred job at most
+        that much early."""
+        if self.lost:
+            await self.release_lost()
+        now_ms = timestamp_ms()
+        token = uuid.uuid4().hex
+        args = [*self._args(want, read_limit, now_ms, token), now_ms + math.ceil(block_s * 1000)]
+        script_keys = [self.queue_name, self._woken_key, wake_key]
+        try:
+            async with conn.pipeline(transaction=False) as pipe:
+                pipe.execute_command("BRPOPLPUSH", wake_key, self._woken_key, block_s)
+                pipe.execute_command("EVALSHA", self._sha, len(script_keys), *script_keys, *args)
+                moved, reply = await pipe.execute(raise_on_error=False)
+            if isinstance(reply, NoScriptError):  # Redis restarted: the token waits in the woken list
+                reply = await self._script(keys=script_keys, args=args)
+            for answer in (moved, reply):
+                if isinstance(answer, Exception):
+                    raise answer
+        except BaseException as e:
+            self._check_lost(e, token)
+            raise
+        if reply[0] == -1:
+            return None
+        return self._parse(reply, want, token)
+
+    def reject(self, claim: Claim) -> None:
+        """Give back what ``claim`` took (the worker has no room for it) on the next release."""
+        if claim.jobs:
+            self.lost.append(claim.token)
+
+    def _args(self, want: int, read_limit: int, now_ms: int, token: str) -> list[int | bytes | str]:
+        record_ms = min(CLAIM_RECORD_MS, self.in_progress_ms)
+        args: list[int | bytes | str] = [now_ms, want, max(read_limit, want), self.in_progress_ms]
+        return [*args, self.abort_flag, token, record_ms, self._recorded]
+
+    def _check_lost(self, e: BaseException, token: str) -> None:
+        if isinstance(e, (*REDIS_DOWN, asyncio.CancelledError)):
+            self.lost.append(token)  # the script may have run: its reply is what got lost
+
+    def _parse(self, reply: list[Any], want: int, token: str) -> Claim:
         jobs = tuple(
             ClaimedJob(
                 job_id=reply[i].decode(),
@@ -198,6 +272,7 @@ class Claimer:
             next_due_ms=None if next_due is None else int(float(next_due)),
             wanted=want,
             due=int(reply[2]),
+            token=token,
         )
 
     async def release_lost(self) -> int:

@@ -6,22 +6,20 @@ one worker runs at most ``queue_read_limit / poll_delay`` jobs a second and a ne
 
 - claims up to its free slots in one round trip (:mod:`arq_django.worker.claim`), and claims again as soon as
   a slot frees while the last claim came back full;
-- waits on the queue's wake list (:mod:`arq_django.worker.wake`), which ``enqueue()`` signals, so a new job
-  starts within milliseconds;
+- waits on the queue's wake list (:mod:`arq_django.worker.wake`), which ``enqueue()`` signals, with its
+  claim queued behind the blocking read (:meth:`LoopWorker.take_woken`): a new job starts at once;
 - keeps its own timers: the earliest deferred job's score (so deferred jobs, retries and cron start on
   time) and every ``poll_delay`` a one-command look at the queue's head, for jobs written by plain arq
   producers, which send no signal. That tick also runs arq's housekeeping: abort checks, the health
   record and cron.
 
 An idle worker thus issues about one command per ``poll_delay`` (at least :data:`MIN_TICK_S`) plus one
-BLPOP every few seconds. ``queue_read_limit`` caps one claim, as it caps one arq poll: a claim it cut
-short claims again on the next tick or wake-up, not at once.
+blocking read (and an empty claim) every few seconds. ``queue_read_limit`` caps one claim, as it caps
+one arq poll: a claim it cut short claims again on the next tick or wake-up, not at once.
 
-``burst`` ends once no job is due and none runs here (:meth:`LoopWorker._burst_done`): jobs deferred by
-producers stay queued for the next worker, but work this worker scheduled itself (a cron tick it
-enqueued, the retry of a job it ran) runs first; once only that is left it enqueues no new cron tick.
-``burst_wait_deferred=True`` keeps arq's rule (wait until the queue is empty). ``max_burst_jobs``
-behaves as in arq.
+``burst`` ends once no job is due and none runs here (:meth:`LoopWorker._burst_done`, and
+:mod:`arq_django.worker.burst`); ``burst_wait_deferred=True`` keeps arq's rule (wait until the queue is
+empty). ``max_burst_jobs`` behaves as in arq.
 """
 
 from __future__ import annotations
@@ -35,13 +33,14 @@ from typing import Any
 
 import arq.worker
 from arq.connections import log_redis_info
-from arq.utils import timestamp_ms, to_unix_ms
+from arq.utils import timestamp_ms
 from redis.exceptions import RedisError
 
 from arq_django.connection import REDIS_DOWN
 from arq_django.worker.burst import OwnWork
 from arq_django.worker.claim import Claim, ClaimedJob, Claimer
 from arq_django.worker.redis_pool import open_worker_pool
+from arq_django.worker.redis_wait import Outage
 from arq_django.worker.wake import WakeListener
 
 logger = logging.getLogger("arq.worker")
@@ -81,12 +80,13 @@ class LoopWorker(arq.worker.Worker):
         self._listener: WakeListener | None = None
         self._refill_at = max(1, self.max_jobs // 2)
         self._refill_timer: asyncio.TimerHandle | None = None
+        self._claiming = 0
+        """``want`` of this loop's claim in flight: a claim on wake-up answered meanwhile leaves it room."""
 
     async def run_claimed(self, job: ClaimedJob) -> None:
         """Run one job this worker has claimed."""
         raise NotImplementedError
 
-    # -- the loop ---------------------------------------------------------------------------------
     async def main(self) -> None:
         if self._pool is None:
             self._pool = await open_worker_pool(
@@ -101,7 +101,7 @@ class LoopWorker(arq.worker.Worker):
         self.ctx["redis"] = self.pool
         if self.on_startup:
             await self.on_startup(self.ctx)
-        outage = 0
+        outage = Outage()
         try:
             while True:
                 try:
@@ -111,26 +111,16 @@ class LoopWorker(arq.worker.Worker):
                         await self.record_health()  # the final counts, as arq's last poll records them
                         return
                     await self._wait()
-                except REDIS_DOWN as e:
-                    # Ride out a Redis restart or failover: jobs already running finish (their
-                    # ends are retried), claiming resumes when Redis answers.
-                    outage += 1
-                    delay = min(0.1 * 2 ** min(outage, 5), 2.0)
-                    logger.warning(
-                        "Redis unavailable (%s: %s); retrying in %.1f s", type(e).__name__, e, delay
-                    )
-                    await asyncio.sleep(delay)
+                except REDIS_DOWN as e:  # a Redis restart or failover
+                    await outage.wait(e)
                     continue
-                if outage:
-                    logger.info("Redis is back after %d failed attempt(s)", outage)
-                    outage = 0
+                outage.over()
         finally:
             if self._listener is not None:
                 await self._listener.close()
 
     def _claimer_for_pool(self) -> Claimer:
-        # Built on first use rather than in main(): arq's own tests call _poll_iteration() directly.
-        if self._claimer is None:
+        if self._claimer is None:  # not in main(): arq's own tests call _poll_iteration() directly
             self._claimer = Claimer(
                 self.pool,
                 self.queue_name,
@@ -179,9 +169,28 @@ class LoopWorker(arq.worker.Worker):
             if not head or head[0][1] > now_ms:
                 self._next_due_ms = int(head[0][1]) if head else None
                 return
-        claim = await self._claimer_for_pool().claim(want, self.queue_read_limit, now_ms)
+        self._claiming = want
+        try:
+            claim = await self._claimer_for_pool().claim(want, self.queue_read_limit, now_ms)
+        finally:
+            self._claiming = 0
         self._apply(claim, capped=want < free)
         self._claimed_at_ms = now_ms
+
+    def take_woken(self, claim: Claim) -> bool:
+        """Start what a claim on wake-up took (:class:`WakeListener`); ``False``: no room for it, since
+        this loop filled the worker while the read waited (the listener gives the jobs back)."""
+        free = self.max_jobs - self.job_counter
+        if len(claim.jobs) > free - self._claiming or not self.allow_pick_jobs:
+            return False
+        if not claim.jobs:
+            self.request_poll()  # nothing due by the token's time (a token of 1: ingestion, say)
+            return True
+        due_before = self._next_due_ms
+        self._apply(claim, capped=claim.wanted < free)
+        if self._backlog or self._next_due_ms != due_before:
+            self._nudge.set()
+        return True
 
     def _apply(self, claim: Claim, capped: bool) -> None:
         # A claim cut short by queue_read_limit is a full poll, as in arq: the rest waits for the next one.
@@ -228,8 +237,8 @@ class LoopWorker(arq.worker.Worker):
         self._nudge.set()
 
     async def _burst_done(self) -> bool:
-        """On this iteration's claim: no job due (deferred ones are the next worker's), none running here
-        and none it scheduled itself waiting; or, told to stop by a signal, once its jobs have ended."""
+        """No job due, none running here and none it scheduled itself waiting; or, told to stop by a
+        signal, once its jobs have ended (:mod:`arq_django.worker.burst`)."""
         running = any(not task.done() for task in self.tasks.values())
         if 0 <= self.max_burst_jobs <= self._jobs_started() or not (self.allow_pick_jobs or running):
             return True
@@ -251,7 +260,9 @@ class LoopWorker(arq.worker.Worker):
         if self._task_error is not None or (room and (self._poll_requested or self._backlog)):
             return
         if self._listener is None:
-            self._listener = WakeListener(self.pool, self.queue_name, self.request_poll)
+            # A burst worker claims on its own iterations only (they decide when it is done).
+            taker = None if self.burst else (self._claimer_for_pool(), self)
+            self._listener = WakeListener(self.pool, self.queue_name, self.request_poll, taker)
         now = self.loop.time()
         deadline = self._next_tick
         if room:
@@ -270,25 +281,14 @@ class LoopWorker(arq.worker.Worker):
         except TimeoutError:
             pass
 
-    # -- arq hooks ----------------------------------------------------------------------------------
     async def run_cron(self, n: datetime, delay: float, num_windows: int = 2) -> None:
         if self._winding_down:
             return
         before = [cron_job.next_run for cron_job in self.cron_jobs]
         await super().run_cron(n, delay, num_windows)
-        enqueued = [
-            (cron_job, was)
-            for cron_job, was in zip(self.cron_jobs, before, strict=True)
-            if cron_job.next_run != was and was is not None
-        ]
-        if any(cron_job.next_run != was for cron_job, was in zip(self.cron_jobs, before, strict=True)):
+        if self._own.cron_ticks(self.cron_jobs, before):
             self.request_poll()  # cron jobs are enqueued deferred and without a wake token
             self._queued = None  # the queue just grew: a burst worker is not done yet
-        for cron_job, was in enqueued:
-            # arq's tick id (run_cron): the job's own, or <name>:<run-at ms> when unique.
-            due_ms = to_unix_ms(was)
-            job_id = cron_job.job_id or (f"{cron_job.name}:{due_ms}" if cron_job.unique else None)
-            self.scheduled_own(job_id, due_ms)
 
     async def close(self) -> None:
         if self._listener is not None:

@@ -1,8 +1,10 @@
 """Wait for Redis before a worker starts: a container started before its Redis keeps trying, and says
-so every few seconds, instead of dying with a traceback after arq's few connection attempts."""
+so every few seconds, instead of dying with a traceback after arq's few connection attempts. A running
+worker rides out an outage the same way (:class:`Outage`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -12,6 +14,7 @@ from arq_django.connection import redis_failure, server_for, sync_client
 from arq_django.exceptions import RedisUnavailable
 
 logger = logging.getLogger("arq_django.worker")
+loop_logger = logging.getLogger("arq.worker")
 
 FIRST_DELAY = 0.2
 MAX_DELAY = 5.0
@@ -55,3 +58,22 @@ def wait_for_redis(retries: int | None = None, *, queue: str | None = None) -> N
         if failures:
             logger.info("Redis answers after %.0f s of waiting", time.monotonic() - started)
         return
+
+
+class Outage:
+    """A running worker's loop when Redis stops answering: back off (0.2 s doubling to 2 s) and say so;
+    jobs already running finish (their ends are retried), claiming resumes when Redis answers."""
+
+    def __init__(self) -> None:
+        self.failures = 0
+
+    async def wait(self, e: BaseException) -> None:
+        self.failures += 1
+        delay = min(0.1 * 2 ** min(self.failures, 5), 2.0)
+        loop_logger.warning("Redis unavailable (%s: %s); retrying in %.1f s", type(e).__name__, e, delay)
+        await asyncio.sleep(delay)
+
+    def over(self) -> None:
+        if self.failures:
+            loop_logger.info("Redis is back after %d failed attempt(s)", self.failures)
+            self.failures = 0

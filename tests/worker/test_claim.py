@@ -139,3 +139,137 @@ async def test_a_lost_claim_never_releases_a_job_someone_else_holds(pool: ArqRed
     await pool.psetex(in_progress_key_prefix + "a", 10_000, b"1")  # type: ignore[no-untyped-call]
     assert await claimer.release_lost() == 0
     assert await pool.get(in_progress_key_prefix + "a") == b"1"
+
+
+# -- the claim on wake-up: the blocking read and the claim in one round trip --------------------------------
+WAKE = "arq_django:wake:" + QUEUE
+
+
+async def test_a_claim_on_wake_takes_what_the_token_announced(pool: ArqRedis) -> None:
+    """The worker read its clock before it began to wait; the producer's token says the job is due by
+    now, so the claim queued behind the read takes it (the worker's stale clock alone would not)."""
+    claimer = Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False)
+    now = timestamp_ms()
+    await put(pool, "fresh", now + 2_000)  # due 2 s after the worker's clock, by the producer's
+    await pool.lpush(WAKE, str(now + 2_000))
+    claim = await claimer.claim_on_wake(pool, WAKE, 5, 100, block_s=3)
+    assert claim is not None and [job.job_id for job in claim.jobs] == ["fresh"]
+    assert claim.jobs[0].raw == b"record" and claim.jobs[0].job_try == 1
+    assert not [k async for k in pool.scan_iter("arq_django:woken:*")]  # the script emptied it
+    assert await pool.llen(WAKE) == 0
+
+
+async def test_a_claim_on_wake_leaves_jobs_deferred_past_the_token(pool: ArqRedis) -> None:
+    """A token carries its producer's clock, not a job's run-at time: a deferred job stays queued and
+    its time comes back for the worker's timer."""
+    now = timestamp_ms()
+    await put(pool, "deferred", now + 60_000)
+    await pool.lpush(WAKE, str(now))
+    claim = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim_on_wake(
+        pool, WAKE, 5, 100, block_s=1
+    )
+    assert claim is not None and claim.jobs == () and claim.next_due_ms == now + 60_000
+    assert not await pool.exists(in_progress_key_prefix + "deferred")
+
+
+async def test_a_token_from_a_clock_far_ahead_moves_the_claim_by_at_most_the_wait(pool: ArqRedis) -> None:
+    """A producer whose clock runs an hour ahead cannot start a job deferred by ten minutes: the
+    token's time counts only up to the worker's clock plus the longest wait."""
+    now = timestamp_ms()
+    await put(pool, "in-ten-minutes", now + 600_000)
+    await put(pool, "due", now - 1)
+    await pool.lpush(WAKE, str(now + 3_600_000))
+    claim = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim_on_wake(
+        pool, WAKE, 5, 100, block_s=1
+    )
+    assert claim is not None and [job.job_id for job in claim.jobs] == ["due"]
+
+
+async def test_the_newest_waiting_token_counts_too(pool: ArqRedis) -> None:
+    """The read moves the oldest token; the newest one still in the list says a later job is due too,
+    so one claim takes both, and the list keeps the other token."""
+    now = timestamp_ms()
+    await put(pool, "first", now + 1_000)
+    await put(pool, "second", now + 2_000)
+    await pool.lpush(WAKE, str(now + 1_000), str(now + 2_000))
+    claim = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim_on_wake(
+        pool, WAKE, 5, 100, block_s=3
+    )
+    assert claim is not None and [job.job_id for job in claim.jobs] == ["first", "second"]
+    assert await pool.llen(WAKE) == 1
+
+
+async def test_an_old_token_claims_by_the_workers_clock(pool: ArqRedis) -> None:
+    """A token without a time (``1``: ingestion, an earlier arq_django) leaves the worker's own clock."""
+    now = timestamp_ms()
+    await put(pool, "past", now - 10)
+    await put(pool, "later", now + 2_000)
+    await pool.lpush(WAKE, "1")
+    claim = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim_on_wake(
+        pool, WAKE, 5, 100, block_s=1
+    )
+    assert claim is not None and [job.job_id for job in claim.jobs] == ["past"]
+
+
+async def test_a_wait_without_a_token_claims_nothing(pool: ArqRedis) -> None:
+    now = timestamp_ms()
+    await put(pool, "due", now - 10)
+    claim = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim_on_wake(
+        pool, WAKE, 5, 100, block_s=0.1
+    )
+    assert claim is None
+    assert not await pool.exists(in_progress_key_prefix + "due", retry_key_prefix + "due")
+
+
+async def test_a_claim_on_wake_after_a_script_flush_still_claims(pool: ArqRedis) -> None:
+    """Redis restarted (NOSCRIPT): the token waits in the woken list and the loaded script takes it."""
+    now = timestamp_ms()
+    await put(pool, "due", now)
+    await pool.lpush(WAKE, str(now))
+    await pool.script_flush()
+    claim = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim_on_wake(
+        pool, WAKE, 5, 100, block_s=1
+    )
+    assert claim is not None and [job.job_id for job in claim.jobs] == ["due"]
+    assert not [k async for k in pool.scan_iter("arq_django:woken:*")]
+
+
+async def test_a_rejected_claim_on_wake_gives_its_jobs_back(pool: ArqRedis) -> None:
+    """The worker filled up while it waited: what the claim took is released, claimable at once."""
+    claimer = Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False)
+    now = timestamp_ms()
+    await put(pool, "due", now)
+    await pool.lpush(WAKE, str(now))
+    claim = await claimer.claim_on_wake(pool, WAKE, 5, 100, block_s=1)
+    assert claim is not None and len(claim.jobs) == 1
+    claimer.reject(claim)
+    assert await claimer.release_lost() == 1
+    assert not await pool.exists(in_progress_key_prefix + "due")
+    again = await Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False).claim(5, 100, timestamp_ms())
+    assert [job.job_id for job in again.jobs] == ["due"] and again.jobs[0].job_try == 1
+
+
+async def test_a_claim_on_wake_whose_reply_was_lost_is_released(
+    pool: ArqRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis answered the read and ran the claim, then the connection dropped: the next claim gives
+    the job back at once, as for any lost claim."""
+    from redis.asyncio.client import Pipeline
+
+    claimer = Claimer(pool, QUEUE, in_progress_ms=30_000, allow_abort=False)
+    now = timestamp_ms()
+    await put(pool, "due", now)
+    await pool.lpush(WAKE, str(now))
+    ran = Pipeline.execute
+
+    async def run_then_lose(self: Pipeline, raise_on_error: bool = True) -> list[object]:
+        await ran(self, raise_on_error=raise_on_error)
+        raise redis.exceptions.ConnectionError("Connection closed by server.")
+
+    monkeypatch.setattr(Pipeline, "execute", run_then_lose)
+    with pytest.raises(redis.exceptions.ConnectionError):
+        await claimer.claim_on_wake(pool, WAKE, 5, 100, block_s=1)
+    monkeypatch.undo()
+    assert await pool.get(in_progress_key_prefix + "due") is not None and len(claimer.lost) == 1
+    claim = await claimer.claim(5, 100, timestamp_ms())
+    assert [job.job_id for job in claim.jobs] == ["due"] and claim.jobs[0].job_try == 1

@@ -167,6 +167,53 @@ async def test_enqueue_wakes_an_idle_worker_long_before_poll_delay(
     assert max(waits) < 1.0, waits  # well under the 5 s poll_delay: the signal woke the worker
 
 
+async def test_a_woken_worker_claims_in_the_round_trip_that_woke_it(
+    redis_url: str, redis_client: redis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idle worker's blocking read carries its claim: announced jobs start with no claim of the
+    loop's own (that would be a second round trip after the wake-up)."""
+    from arq_django.worker import claim
+
+    loop_claims: list[int] = []
+    plain = claim.Claimer.claim
+
+    async def counted(self: claim.Claimer, *args: Any, **kwargs: Any) -> claim.Claim:
+        reply = await plain(self, *args, **kwargs)
+        loop_claims.append(len(reply.jobs))
+        return reply
+
+    monkeypatch.setattr(claim.Claimer, "claim", counted)
+    worker = create_worker(handle_signals=False, poll_delay=5)
+    async with serving(worker):
+        await wait_for_async(lambda: _value(worker._listener is not None and worker._listener.armed))
+        handles = []
+        for _ in range(5):
+            handle = await aenqueue("stamp", "one-trip")
+            assert handle is not None
+            handles.append(handle)
+            ran = handle.job_id
+            await wait_for_async(lambda j=ran: _value(redis_client.hexists("one-trip", j)), timeout=10)
+    assert sum(loop_claims) == 0, loop_claims  # every job came with its wake-up
+
+
+async def test_a_wake_claim_never_takes_the_worker_past_max_jobs(
+    redis_url: str, redis_client: redis.Redis, producer: ArqRedis
+) -> None:
+    """The worker's own loop filled its one slot (a plain arq job, found by polling) while its read
+    waited: the job the read's claim took is given back at once, and runs when the slot frees."""
+    worker = create_worker(handle_signals=False, poll_delay=0.05, max_jobs=1)
+    async with serving(worker):
+        await wait_for_async(lambda: _value(worker._listener is not None and worker._listener.armed))
+        assert await producer.enqueue_job("concurrent", "one-slot", 0.5) is not None
+        await wait_for_async(lambda: _value(redis_client.llen("one-slot") == 1), timeout=10)
+        handle = await aenqueue("concurrent", "one-slot", 0.0)
+        assert handle is not None
+        await wait_for_async(lambda: _value(redis_client.llen("one-slot") == 2), timeout=10)
+        assert await handle.aresult(timeout=10) is None
+    running = [int(v) for v in redis_client.lrange("one-slot", 0, -1)]  # type: ignore[union-attr]
+    assert running == [1, 1], running  # one at a time, each once
+
+
 async def test_never_runs_more_than_max_jobs_at_once(redis_url: str, redis_client: redis.Redis) -> None:
     for _ in range(12):
         enqueue("concurrent", "conc", 0.05)
