@@ -83,8 +83,10 @@ class SignalSender(WorkerExtension):
             )
 
     def _send(self, signal: Signal, job_name: str, /, **kwargs: Any) -> None:
+        if not signal.receivers:  # the common case: nobody connected, so no sender to look up
+            return
         sender = _sender(job_name)
-        if not signal.has_listeners(sender):  # the common case costs one check per event
+        if not signal.has_listeners(sender):
             return
         self._queue.put_nowait((signal, sender, kwargs))
         if self._task is None:

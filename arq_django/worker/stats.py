@@ -10,6 +10,7 @@ worker's job events.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
@@ -30,6 +31,9 @@ BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 
 MINUTE_TTL = 2 * 3600
 MAX_PENDING = 10_000
 """Job ends kept in memory while Redis cannot be written; older ones are dropped past this."""
+GATHER_S = 0.05
+"""How long the writer gathers job ends after the first before it writes them: one pipeline per busy
+50 ms rather than one per job (the figures lag the jobs by about that much)."""
 
 
 stats_key = keys.stats_key
@@ -84,9 +88,9 @@ class JobStats(WorkerExtension):
     """A worker extension counting every job's end into Redis (the worker's pool and queue, unless
     given).
 
-    Listeners must not block the worker's loop, so ends are buffered and written by a background task
-    as soon as it can: one pipeline for whatever ended meanwhile. Redis errors are logged and the
-    figures kept for the next try; accounting never fails a job.
+    Listeners must not block the worker's loop, so ends are buffered and written by a background task:
+    one pipeline for whatever ended within :data:`GATHER_S` of the first. Redis errors are logged and
+    the figures kept for the next try; accounting never fails a job.
     """
 
     def __init__(self, redis_client: AsyncRedis | None = None, queue: str = "") -> None:
@@ -95,6 +99,7 @@ class JobStats(WorkerExtension):
         self._pending: list[tuple[str, str, float | None]] = []
         self._running: set[str] = set()
         self._due = asyncio.Event()
+        self._stop = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
@@ -132,6 +137,9 @@ class JobStats(WorkerExtension):
     async def _run(self) -> None:
         while not self._stopping:
             await self._due.wait()
+            with contextlib.suppress(TimeoutError):  # gather more ends, unless the worker is stopping
+                async with asyncio.timeout(GATHER_S):
+                    await self._stop.wait()
             self._due.clear()
             await self.flush()
 
@@ -141,6 +149,7 @@ class JobStats(WorkerExtension):
     async def stop(self) -> None:
         """Write what is left; a write in flight is finished, not cancelled, so no count is lost."""
         self._stopping = True
+        self._stop.set()
         self._due.set()
         if self._task is not None:
             await self._task

@@ -47,10 +47,16 @@ def test_metrics_from_several_workers_add_up(metrics_settings, client, thread_wo
     wait_for(lambda: any(slow.job_id in w.worker.job_tasks for w in (first, second)))
     enqueue("add", 2, 2, _queue_name="mail")  # waits: nobody serves mail
 
-    def settled():
+    def settled():  # each worker writes its figures within 50 ms of a job's end (worker.stats.GATHER_S)
         m = scrape(client)
-        done = value(m["arq_jobs"], "arq_jobs_total", function="count", outcome="complete")
-        return m if done == 10 else None
+        jobs = [s for s in m["arq_jobs"] if s.name == "arq_jobs_total"]
+        done = [
+            s.value for s in jobs if {"function": "count", "outcome": "complete"}.items() <= s.labels.items()
+        ]
+        failed = [
+            s.value for s in jobs if {"function": "boom", "outcome": "failed"}.items() <= s.labels.items()
+        ]
+        return m if (done, failed) == ([10], [1]) else None
 
     metrics = wait_for(settled)
     assert value(metrics["arq_jobs"], "arq_jobs_total", function="boom", outcome="failed") == 1

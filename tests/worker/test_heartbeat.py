@@ -117,3 +117,41 @@ def test_malformed_heartbeats_are_ignored(redis_client):
     redis_client.set(PREFIX + "h:1:2", b"not json")
     redis_client.set(PREFIX + "h:1:3", b'{"queue": "q"}')
     assert read_workers(redis_client) == []
+
+
+async def test_job_ends_close_together_are_counted_in_one_write(redis_url, monkeypatch):
+    """A busy worker writes its outcome figures once per GATHER_S, not once per job; stopping writes
+    what is left at once."""
+    import asyncio
+    import datetime as dt
+
+    import redis
+
+    from arq_django.worker import stats
+    from arq_django.worker.events import JobEnd, Outcome
+
+    writes: list[int] = []
+    write = stats.record_job_outcomes
+
+    async def counted(client, queue, outcomes):
+        writes.append(len(outcomes))
+        await write(client, queue, outcomes)
+
+    monkeypatch.setattr(stats, "record_job_outcomes", counted)
+    client = AsyncRedis.from_url(redis_url)
+    counter = stats.JobStats(client, "q")
+    counter.start()
+    now = dt.datetime.now(dt.UTC)
+    for i in range(20):
+        end = JobEnd(f"j{i}", "f", "q", (), {}, 1, 5, now, now, now, "w", Outcome.COMPLETE)
+        counter.job_ended(end)
+        await asyncio.sleep(0.001)
+    await asyncio.sleep(stats.GATHER_S * 3)
+    counter.job_ended(JobEnd("last", "f", "q", (), {}, 1, 5, now, now, now, "w", Outcome.FAILED))
+    await counter.stop()  # at once, not after another GATHER_S
+    await aclose(client)
+    assert sum(writes) == 21 and len(writes) <= 3, writes
+    sync = redis.Redis.from_url(redis_url)
+    [f] = read_function_stats(sync, ["q"])
+    assert f.outcomes == {"complete": 20, "failed": 1}
+    sync.close()
