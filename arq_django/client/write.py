@@ -6,8 +6,10 @@ and its TTL, ``ZADD <queue> <score> <id>``) plus our wake token (``LPUSH`` + ``L
 (a caller-chosen ``_job_id``, a unique job) checks its guard keys inside the script and returns 0 when
 one exists: arq's WATCH / EXISTS / MULTI dance without its extra round trips or its race.
 
-The script is sent as ``EVALSHA`` with its SHA-1 computed here; after a Redis restart or ``SCRIPT
-FLUSH`` the first call gets ``NOSCRIPT`` and repeats as ``EVAL``, which loads it again. Each job goes to
+The sync client sends it on a connection of the calling thread's own, without a pool checkout
+(:mod:`arq_django.connection.owned`). The script is sent as ``EVALSHA`` with its SHA-1 computed here;
+after a Redis restart or ``SCRIPT FLUSH`` the first call gets ``NOSCRIPT`` and repeats as ``EVAL``,
+which loads it again. Each job goes to
 its queue's server (``QUEUES`` entries may have a Redis of their own). With ``ENQUEUE_WAIT_REPLICAS``
 the script and ``WAIT`` go out as one pipeline on one connection, so ``WAIT`` counts the replicas that
 have this job.
@@ -25,7 +27,7 @@ from redis.asyncio import Redis as AsyncRedis
 from arq_django import keys
 from arq_django.client.plan import JobPlan
 from arq_django.conf import get_config
-from arq_django.connection import async_pool, redis_failure, server_for, sync_client
+from arq_django.connection import async_pool, owned, redis_failure, server_for, sync_client
 from arq_django.connection.replicas import WaitPolicy, check_confirmed, wait_policy
 from arq_django.exceptions import EnqueueError
 
@@ -124,11 +126,11 @@ def write(plan: JobPlan) -> bool:
 
 
 def _run(client: redis.Redis, args: tuple[Any, ...], policy: WaitPolicy | None) -> tuple[bool, object]:
-    if policy is None:
+    if policy is None:  # one command: on this thread's own connection (connection.owned)
         try:
-            return bool(client.execute_command("EVALSHA", SHA, *args)), None  # type: ignore[no-untyped-call]
+            return bool(owned.execute(client, "EVALSHA", SHA, *args)), None
         except redis.exceptions.NoScriptError:
-            return bool(client.execute_command("EVAL", SCRIPT, *args)), None  # type: ignore[no-untyped-call]
+            return bool(owned.execute(client, "EVAL", SCRIPT, *args)), None
     for command, body in (("EVALSHA", SHA), ("EVAL", SCRIPT)):
         pipe = client.pipeline(transaction=False)
         pipe.execute_command(command, body, *args)  # type: ignore[no-untyped-call]

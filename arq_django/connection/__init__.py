@@ -201,8 +201,12 @@ async def aclose_pools() -> None:
 
 
 def close_sync_clients() -> None:
-    """Drop the sync clients (tests switching Redis servers use this)."""
+    """Drop the sync clients (tests switching Redis servers use this), and every thread's own
+    connection to them (:mod:`arq_django.connection.owned`)."""
+    from arq_django.connection import owned
+
     with _sync_lock:
         for client in _sync_clients.values():
             client.close()
         _sync_clients.clear()
+        owned.close_all()
