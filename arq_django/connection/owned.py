@@ -24,6 +24,7 @@ import redis
 
 _local = threading.local()
 _opened: weakref.WeakSet[Any] = weakref.WeakSet()
+_opened_lock = threading.Lock()
 _generation = 0
 """Bumped by :func:`close_all`: a thread drops connections opened in an earlier generation."""
 
@@ -44,7 +45,8 @@ def execute(client: redis.Redis, *args: Any) -> Any:
     entry = connections.get(id(client))
     if entry is None or entry[0] is not client:
         entry = connections[id(client)] = (client, client.connection_pool.make_connection())
-        _opened.add(entry[1])
+        with _opened_lock:
+            _opened.add(entry[1])
     connection = entry[1]
     try:
         connection.send_command(*args)
@@ -60,7 +62,9 @@ def execute(client: redis.Redis, *args: Any) -> Any:
 def close_all() -> None:
     """Close every thread's connections (each thread opens a new one on its next call)."""
     global _generation
-    _generation += 1
-    for connection in list(_opened):
+    with _opened_lock:
+        _generation += 1
+        opened = list(_opened)
+        _opened.clear()
+    for connection in opened:
         connection.disconnect()
-    _opened.clear()
