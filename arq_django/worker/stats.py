@@ -100,7 +100,6 @@ class JobStats(WorkerExtension):
         self._running: set[str] = set()
         self._due = asyncio.Event()
         self._stop = asyncio.Event()
-        self._stopping = False
         self._task: asyncio.Task[None] | None = None
 
     async def on_start(self, worker: WorkerHost) -> None:
@@ -135,7 +134,7 @@ class JobStats(WorkerExtension):
             logger.exception("recording %d job outcomes on %r failed", len(batch), self.queue)
 
     async def _run(self) -> None:
-        while not self._stopping:
+        while not self._stop.is_set():
             await self._due.wait()
             with contextlib.suppress(TimeoutError):  # gather more ends, unless the worker is stopping
                 async with asyncio.timeout(GATHER_S):
@@ -148,7 +147,6 @@ class JobStats(WorkerExtension):
 
     async def stop(self) -> None:
         """Write what is left; a write in flight is finished, not cancelled, so no count is lost."""
-        self._stopping = True
         self._stop.set()
         self._due.set()
         if self._task is not None:
