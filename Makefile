@@ -123,7 +123,8 @@ bench: $(VENV)/.test-installed
 	$(PY) -m bench.run
 	$(PY) -m bench.model_tasks
 
-# Django Tasks backends side by side (bench.tasks_peers): ours, then django-tasks-db in a venv of its own.
+# Django Tasks backends side by side (bench.tasks_peers): ours, then django-tasks-db and django-vtasks in venvs
+# of their own, with a sync task; then ours and django-vtasks again with an async task.
 BENCH_REDIS_URL ?= redis://127.0.0.1:6379/14
 TASKS_DB_VENV := .run/bench-tasks-db
 $(TASKS_DB_VENV)/.installed:
@@ -142,6 +143,8 @@ bench-tasks: $(VENV)/.test-installed $(TASKS_DB_VENV)/.installed $(VTASKS_VENV)/
 	  BENCH_MIRROR=$$mirror BENCH_PEER=arq BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.tasks_peers || exit 1; done
 	BENCH_PEER=tasks-db $(TASKS_DB_VENV)/bin/python -m bench.tasks_peers
 	BENCH_PEER=vtasks BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(VTASKS_VENV)/bin/python -m bench.tasks_peers
+	BENCH_PEER=arq BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(PY) -m bench.tasks_peers --task async
+	BENCH_PEER=vtasks BENCH_REDIS_URL=$(BENCH_REDIS_URL) $(VTASKS_VENV)/bin/python -m bench.tasks_peers --task async
 
 # arq_django beside huey, dramatiq, saq, streaQ, taskiq, Celery and raw arq (bench/peers/, bench/README.md),
 # each peer from the pins in bench/peers/requirements-*.txt, on a private redis-server it starts and stops.

@@ -31,7 +31,7 @@ def _peer() -> str:
     return PEER
 
 
-def _setup(stamps: Path) -> Any:
+def _setup(stamps: Path, kind: str = "sync") -> Any:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.peer_settings")
     os.environ["BENCH_STAMPS"] = str(stamps)
     import django
@@ -45,9 +45,9 @@ def _setup(stamps: Path) -> Any:
         os.remove(db)
     call_command("migrate", verbosity=0)
     _flush_redis()
-    from bench.peer_app.tasks import stamp
+    from bench.peer_app.tasks import astamp, stamp
 
-    return stamp
+    return astamp if kind == "async" else stamp
 
 
 def _flush_redis() -> None:
@@ -79,10 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--latency-jobs", type=int, default=30)
+    parser.add_argument(
+        "--task", choices=["sync", "async"], default="sync", help="a def or an async def task"
+    )
     args = parser.parse_args(argv)
     stamps = Path(__file__).resolve().parent.parent / ".run" / f"peer-stamps-{_peer()}.txt"
     stamps.unlink(missing_ok=True)
-    stamp = _setup(stamps)
+    stamp = _setup(stamps, args.task)
     stamp.enqueue(-1)  # connections opened outside the timed loop
     started = time.perf_counter()
     for i in range(args.jobs):
@@ -103,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         worker.wait(30)
         _flush_redis()  # what the worker left (a peer's heartbeat keys), so the next bench finds it empty
     print(
-        f"{_peer()}: enqueue {args.jobs / enqueue_s:,.0f}/s; drain {(args.jobs + 1) / drain_s:,.0f}/s "
+        f"{_peer()} ({args.task} task): enqueue {args.jobs / enqueue_s:,.0f}/s; "
+        f"drain {(args.jobs + 1) / drain_s:,.0f}/s "
         f"(first start to last end, {args.jobs + 1} tasks); enqueue→start median "
         f"{statistics.median(latencies) * 1000:.1f} ms over {args.latency_jobs}"
     )

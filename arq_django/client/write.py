@@ -27,7 +27,7 @@ from redis.asyncio import Redis as AsyncRedis
 from arq_django import keys
 from arq_django.client.plan import JobPlan
 from arq_django.conf import get_config
-from arq_django.connection import async_pool, owned, redis_failure, server_for, sync_client
+from arq_django.connection import async_pool, direct, owned, redis_failure, server_for, sync_client
 from arq_django.connection.replicas import WaitPolicy, check_confirmed, wait_policy
 from arq_django.exceptions import EnqueueError
 
@@ -148,7 +148,8 @@ def _confirmed_reply(written: object, acked: object) -> tuple[bool, object]:
 
 
 async def awrite(plan: JobPlan) -> bool:
-    """Async twin of :func:`write`, on the running loop's pool: one ``EVALSHA``, one reply to parse."""
+    """Async twin of :func:`write`, on the running loop's pool: one ``EVALSHA``, one reply to parse,
+    sent by :mod:`arq_django.connection.direct`."""
     client = async_pool(queue=plan.queue_name)
     args = script_args(plan)
     policy = wait_policy()
@@ -168,11 +169,11 @@ async def awrite(plan: JobPlan) -> bool:
 
 
 async def _arun(client: AsyncRedis, args: tuple[Any, ...], policy: WaitPolicy | None) -> tuple[bool, object]:
-    if policy is None:
+    if policy is None:  # one command, without redis-py's per-command checkout (connection.direct)
         try:
-            return bool(await client.execute_command("EVALSHA", SHA, *args)), None  # type: ignore[no-untyped-call]
+            return bool(await direct.execute(client, "EVALSHA", SHA, *args)), None
         except redis.exceptions.NoScriptError:
-            return bool(await client.execute_command("EVAL", SCRIPT, *args)), None  # type: ignore[no-untyped-call]
+            return bool(await direct.execute(client, "EVAL", SCRIPT, *args)), None
     for command, body in (("EVALSHA", SHA), ("EVAL", SCRIPT)):
         pipe = client.pipeline(transaction=False)
         pipe.execute_command(command, body, *args)

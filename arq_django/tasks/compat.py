@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 if TYPE_CHECKING:
     from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
+    from django.tasks import signals as task_signals
     from django.tasks.backends.base import BaseTaskBackend
     from django.tasks.base import DEFAULT_TASK_QUEUE_NAME as DEFAULT_QUEUE
     from django.tasks.base import Task, TaskError
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
 else:
     try:  # Django 6.0+
         from django.tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
+        from django.tasks import signals as task_signals
         from django.tasks.backends.base import BaseTaskBackend
         from django.tasks.base import DEFAULT_TASK_QUEUE_NAME as DEFAULT_QUEUE
         from django.tasks.base import Task, TaskError
@@ -31,6 +33,7 @@ else:
     except ImportError:  # Django 5.2 with the backport
         try:
             from django_tasks import TaskContext, TaskResult, TaskResultStatus, task_backends
+            from django_tasks import signals as task_signals
             from django_tasks.backends.base import BaseTaskBackend
             from django_tasks.base import DEFAULT_TASK_QUEUE_NAME as DEFAULT_QUEUE
             from django_tasks.base import Task, TaskError
@@ -68,5 +71,6 @@ __all__ = [
     "task_backends",
     "task_enqueued",
     "task_finished",
+    "task_signals",
     "task_started",
 ]

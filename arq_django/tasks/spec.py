@@ -25,6 +25,7 @@ from arq_django.tasks.compat import (
     task_started,
 )
 from arq_django.tasks.options import options_for
+from arq_django.tasks.sending import asend, sender_for
 
 if TYPE_CHECKING:
     from arq_django.tasks.compat import AnyResult, AnyTask
@@ -79,10 +80,6 @@ def _ended(result: AnyResult, value: Any = None, exc: BaseException | None = Non
         result.errors.append(error_for(exc))
 
 
-def _sender(task: AnyTask) -> type:
-    return type(task.get_backend())
-
-
 def handler_for(task: AnyTask) -> Callable[..., Any]:
     """The ``(ctx, *args, **kwargs)`` handler the worker runs: sync tasks stay sync (the worker puts
     them in its thread pool), async tasks stay coroutines (on the loop)."""
@@ -94,7 +91,7 @@ def handler_for(task: AnyTask) -> Callable[..., Any]:
         @functools.wraps(func)
         async def run_async(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
             result = _running(task, ctx, args, kwargs)
-            await task_started.asend(sender=_sender(task), task_result=result)
+            await asend(task_started, sender_for(task), task_result=result)
             try:
                 if context:
                     value = await func(TaskContext(task_result=result), *args, **kwargs)
@@ -102,10 +99,10 @@ def handler_for(task: AnyTask) -> Callable[..., Any]:
                     value = await func(*args, **kwargs)
             except BaseException as e:
                 _ended(result, exc=e)
-                await task_finished.asend(sender=_sender(task), task_result=result)
+                await asend(task_finished, sender_for(task), task_result=result)
                 raise
             _ended(result, value)
-            await task_finished.asend(sender=_sender(task), task_result=result)
+            await asend(task_finished, sender_for(task), task_result=result)
             return value
 
         return run_async
@@ -113,17 +110,17 @@ def handler_for(task: AnyTask) -> Callable[..., Any]:
     @functools.wraps(func)
     def run_sync(ctx: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
         result = _running(task, ctx, args, kwargs)
-        task_started.send(sender=_sender(task), task_result=result)
+        task_started.send(sender=sender_for(task), task_result=result)
         try:
             value = (
                 func(TaskContext(task_result=result), *args, **kwargs) if context else func(*args, **kwargs)
             )
         except BaseException as e:
             _ended(result, exc=e)
-            task_finished.send(sender=_sender(task), task_result=result)
+            task_finished.send(sender=sender_for(task), task_result=result)
             raise
         _ended(result, value)
-        task_finished.send(sender=_sender(task), task_result=result)
+        task_finished.send(sender=sender_for(task), task_result=result)
         return value
 
     return run_sync

@@ -41,6 +41,7 @@ from redis.exceptions import NoScriptError
 
 from arq_django import keys
 from arq_django.connection import REDIS_DOWN
+from arq_django.connection.direct import Script
 
 logger = logging.getLogger("arq_django.worker")
 
@@ -182,7 +183,7 @@ class Claimer:
         self.queue_name = queue_name
         self.in_progress_ms = in_progress_ms
         self.abort_flag = b"1" if allow_abort else b"0"
-        self._script: AsyncScript = pool.register_script(_CLAIM_LUA)
+        self._script = Script(pool, _CLAIM_LUA)
         self._sha: str = self._script.sha
         self._release: AsyncScript = pool.register_script(_RELEASE_LUA)
         self.lost: list[str] = []

@@ -26,10 +26,10 @@ from arq.constants import (
     result_key_prefix,
     retry_key_prefix,
 )
-from redis.commands.core import AsyncScript
 
 from arq_django import keys
 from arq_django.connection import REDIS_DOWN
+from arq_django.connection.direct import Script
 
 logger = logging.getLogger("arq_django.worker")
 _RETRY_S = 0.5
@@ -118,7 +118,7 @@ class Finisher:
     def __init__(self, pool: ArqRedis, queue_name: str, *, history: bool = True) -> None:
         self.pool = pool
         self._keys = [queue_name, history_key(queue_name)] if history else [queue_name]
-        self._script: AsyncScript = pool.register_script(_FINISH_LUA)
+        self._script = Script(pool, _FINISH_LUA)
         self._pending: list[tuple[Finish, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 

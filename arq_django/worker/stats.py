@@ -15,11 +15,13 @@ import logging
 import math
 import time
 from collections import Counter
+from typing import Any
 
 import redis
 from redis.asyncio import Redis as AsyncRedis
 
 from arq_django import keys
+from arq_django.connection import direct
 from arq_django.worker.events import JobEnd, JobStart
 from arq_django.worker.extensions.base import WorkerExtension, WorkerHost
 
@@ -66,15 +68,11 @@ async def record_job_outcomes(
             totals[f"dur:{_bucket(duration_s)}:{function}"] += 1
             sums[function] = sums.get(function, 0.0) + duration_s
     key, minute = stats_key(queue), minute_key(queue, int(time.time() // 60))
-    async with redis_client.pipeline(transaction=False) as pipe:
-        for field_name, n in totals.items():
-            pipe.hincrby(key, field_name, n)
-        for function, total in sums.items():
-            pipe.hincrbyfloat(key, f"dsum:{function}", total)
-        for outcome, n in per_outcome.items():
-            pipe.hincrby(minute, outcome, n)
-        pipe.expire(minute, MINUTE_TTL)
-        await pipe.execute()
+    commands: list[tuple[Any, ...]] = [("HINCRBY", key, name, n) for name, n in totals.items()]
+    commands += [("HINCRBYFLOAT", key, f"dsum:{function}", total) for function, total in sums.items()]
+    commands += [("HINCRBY", minute, outcome, n) for outcome, n in per_outcome.items()]
+    commands.append(("EXPIRE", minute, MINUTE_TTL))
+    await direct.execute_many(redis_client, commands)  # one write, no per-command reply parsing
 
 
 async def record_job_outcome(
