@@ -62,14 +62,14 @@ def _encode(value: Any) -> Any:
                     f"dict key {key!r} is a {type(key).__name__}, and JSON object keys must be str: "
                     "convert the keys, e.g. {str(k): v for k, v in d.items()}"
                 )
-            out[key] = _encode(item)
+            out[key] = item if type(item) in _PLAIN else _encode(item)
         if TAG in out:
             # A user dict that happens to use our tag key travels as key/value pairs (object_hook
             # decodes inside out, so the dict itself must not look like a tag on the way back).
             return {TAG: "dict", "v": [[k, v] for k, v in out.items()]}
         return out
     if isinstance(value, (list, tuple)):
-        return [_encode(item) for item in value]
+        return [item if type(item) in _PLAIN else _encode(item) for item in value]
     if isinstance(value, dt.datetime):
         if isinstance(value.tzinfo, ZoneInfo):
             # Keep the zone's name, not just today's offset, so arithmetic after decoding stays right.
@@ -150,8 +150,16 @@ def json_dumps(value: Any) -> bytes:
     return _ENCODER.encode(_encode(value)).encode()
 
 
-def json_loads(data: bytes) -> Any:
-    return json.loads(data, object_hook=_decode_tagged)
+_DECODER: Final = json.JSONDecoder(object_hook=_decode_tagged)
+"""Built once, as :data:`_ENCODER`: ``json.loads`` with an ``object_hook`` builds a decoder per call."""
+
+
+def json_loads(data: bytes | str) -> Any:
+    if type(data) is bytes:
+        return _DECODER.decode(data.decode(json.detect_encoding(data), "surrogatepass"))  # as json.loads
+    if type(data) is str:
+        return _DECODER.decode(data)
+    return json.loads(data, object_hook=_decode_tagged)  # its own errors for anything else
 
 
 JSON = Serializer("json", json_dumps, json_loads)

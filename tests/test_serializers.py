@@ -123,3 +123,20 @@ def test_bad_dotted_path(settings):
     settings.ARQ_DJANGO = {"SERIALIZER": "tests.test_serializers.SAMPLES"}
     with pytest.raises(ImproperlyConfigured, match="dumps"):
         get_serializer()
+
+
+def test_loads_takes_what_json_loads_takes():
+    """str, UTF-8 bytes, other UTFs json.loads detects, and bytearray all decode, tags included."""
+    value = {"when": dt.datetime(2026, 1, 2, 3, 4, 5), "n": [1, 2.5, None]}
+    text = json_dumps(value).decode()
+    assert json_loads(text) == value
+    assert json_loads(text.encode()) == value
+    assert json_loads(text.encode("utf-16")) == value
+    assert json_loads(bytearray(text.encode())) == value
+    with pytest.raises(TypeError, match="must be str, bytes or bytearray"):
+        json_loads(memoryview(text.encode()))  # type: ignore[arg-type]
+
+
+def test_plain_values_inside_containers_keep_their_types():
+    data = {"a": [1, "x", None, True, 2.5, (3, 4)], "b": {"c": False}}
+    assert json_loads(json_dumps(data)) == {"a": [1, "x", None, True, 2.5, [3, 4]], "b": {"c": False}}

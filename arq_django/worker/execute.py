@@ -202,13 +202,8 @@ class Worker(LoopWorker):
         # Read from arq.worker at run time, where arq's own tests (and users) patch it.
         keep_in_progress: float | None = arq.worker.keep_cronjob_progress if is_cron else None  # type: ignore[attr-defined]
         timeout_s = self.job_timeout_s if function.timeout_s is None else function.timeout_s
-        ctx = {
-            **self.ctx,
-            "job_id": job_id,
-            "job_try": job_try,
-            "enqueue_time": ms_to_datetime(enqueue_time_ms),
-            "score": score,
-        }
+        enqueue_time = ms_to_datetime(enqueue_time_ms)
+        ctx = {**self.ctx, "job_id": job_id, "job_try": job_try, "enqueue_time": enqueue_time, "score": score}
         if self.on_job_start:
             await self.on_job_start(ctx)
 
@@ -221,7 +216,7 @@ class Worker(LoopWorker):
             kwargs=kwargs,
             job_try=job_try,
             max_tries=max_tries,
-            enqueue_time=ms_to_datetime(enqueue_time_ms),
+            enqueue_time=enqueue_time,
             scheduled_for=ms_to_datetime(score),
             started_at=ms_to_datetime(start_ms),
             worker=self.name,

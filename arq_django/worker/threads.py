@@ -22,14 +22,24 @@ T = TypeVar("T")
 _current = threading.local()
 
 
+class _Flag:
+    """Set once by the event loop, read by the job's thread: a plain attribute (nobody waits on it, so
+    no ``threading.Event``, whose lock and condition cost every sync job)."""
+
+    __slots__ = ("raised",)
+
+    def __init__(self) -> None:
+        self.raised = False
+
+
 def abandoned() -> bool | None:
     """In a thread running a sync job for :meth:`SyncThreads.run`: whether the worker has already ended
     that job (its timeout, an abort, a shutdown) while the thread runs on. ``None`` anywhere else."""
-    flag: threading.Event | None = getattr(_current, "abandoned", None)
-    return None if flag is None else flag.is_set()
+    flag: _Flag | None = getattr(_current, "abandoned", None)
+    return None if flag is None else flag.raised
 
 
-def _in_thread(flag: threading.Event, fn: Callable[..., T], *args: Any) -> T:
+def _in_thread(flag: _Flag, fn: Callable[..., T], *args: Any) -> T:
     _current.abandoned = flag
     try:
         return fn(*args)
@@ -87,7 +97,7 @@ class SyncThreads(WorkerExtension):
     async def run(self, job_id: str, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` in a pool thread; when the job is cancelled meanwhile (timeout, abort, shutdown)
         the thread runs on, is counted, and sees :func:`abandoned` return ``True``."""
-        flag = threading.Event()
+        flag = _Flag()
         executor = self.executor
         thread = None if executor is None else executor.submit(_in_thread, flag, fn, *args)
         try:
@@ -95,7 +105,7 @@ class SyncThreads(WorkerExtension):
                 return await asyncio.get_running_loop().run_in_executor(None, _in_thread, flag, fn, *args)
             return await asyncio.wrap_future(thread)
         except asyncio.CancelledError:
-            flag.set()
+            flag.raised = True
             if thread is not None and not thread.cancel() and self.overruns is not None:
                 self.overruns.overran(job_id, thread)
             raise
