@@ -13,8 +13,7 @@ except ImportError:
     from django_tasks import task  # type: ignore[no-redef,unused-ignore]
 
 
-@task
-def stamp(i: int) -> None:
+def _append(i: int) -> None:
     """One line per run; O_APPEND writes of a short line do not interleave."""
     started = time.time()
     line = f"{i} {started:.6f} {time.time():.6f}\n".encode()
@@ -26,12 +25,11 @@ def stamp(i: int) -> None:
 
 
 @task
+def stamp(i: int) -> None:
+    _append(i)
+
+
+@task
 async def astamp(i: int) -> None:
     """:func:`stamp` as an async task (``bench.tasks_peers --task async``): run on the worker's loop."""
-    started = time.time()
-    line = f"{i} {started:.6f} {time.time():.6f}\n".encode()
-    fd = os.open(os.environ["BENCH_STAMPS"], os.O_WRONLY | os.O_APPEND | os.O_CREAT)
-    try:
-        os.write(fd, line)
-    finally:
-        os.close(fd)
+    _append(i)
