@@ -28,7 +28,11 @@ def make(job_id: str, status: str, **extra) -> JobResult:
         "queue_name": "arq:queue",
         "args": [1, 2],
         "kwargs": {},
-        "enqueued_at": now - dt.timedelta(minutes=5),
+        # five minutes ago, but never before today's midnight: the admin's "Today" filter must find it
+        "enqueued_at": max(
+            now - dt.timedelta(minutes=5),
+            timezone.localtime(now).replace(hour=0, minute=0, second=0, microsecond=0),
+        ),
         "tries": 1,
         **extra,
     }
