@@ -170,10 +170,7 @@ async def awrite(plan: JobPlan) -> bool:
 
 async def _arun(client: AsyncRedis, args: tuple[Any, ...], policy: WaitPolicy | None) -> tuple[bool, object]:
     if policy is None:  # one command, without redis-py's per-command checkout (connection.direct)
-        try:
-            return bool(await direct.execute(client, "EVALSHA", SHA, *args)), None
-        except redis.exceptions.NoScriptError:
-            return bool(await direct.execute(client, "EVAL", SCRIPT, *args)), None
+        return bool(await direct.run_script(client, SHA, SCRIPT, *args)), None
     for command, body in (("EVALSHA", SHA), ("EVAL", SCRIPT)):
         pipe = client.pipeline(transaction=False)
         pipe.execute_command(command, body, *args)

@@ -113,15 +113,14 @@ async def execute(client: AsyncRedis, *args: Any) -> Any:
     return (await execute_many(client, (args,)))[0]
 
 
-async def run_script(
-    client: AsyncRedis, sha: str, script: str, keys: Sequence[Any], args: Sequence[Any]
-) -> Any:
-    """``EVALSHA`` of ``script`` (whose SHA-1 is ``sha``); after a Redis restart or ``SCRIPT FLUSH``
-    (``NOSCRIPT``) it is sent as ``EVAL``, which loads it again."""
+async def run_script(client: AsyncRedis, sha: str, script: str, *args: Any) -> Any:
+    """``EVALSHA sha *args`` (``args``: the key count, the keys, then the script's arguments) of
+    ``script``, whose SHA-1 is ``sha``; after a Redis restart or ``SCRIPT FLUSH`` (``NOSCRIPT``) it is
+    sent as ``EVAL``, which loads it again."""
     try:
-        return await execute(client, "EVALSHA", sha, len(keys), *keys, *args)
+        return await execute(client, "EVALSHA", sha, *args)
     except redis.exceptions.NoScriptError:
-        return await execute(client, "EVAL", script, len(keys), *keys, *args)
+        return await execute(client, "EVAL", script, *args)
 
 
 class Script:
@@ -134,4 +133,4 @@ class Script:
         self.sha = hashlib.sha1(source.encode()).hexdigest()
 
     async def __call__(self, keys: Sequence[Any] = (), args: Sequence[Any] = ()) -> Any:
-        return await run_script(self.client, self.sha, self.source, keys, args)
+        return await run_script(self.client, self.sha, self.source, len(keys), *keys, *args)
